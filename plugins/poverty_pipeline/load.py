@@ -1,0 +1,144 @@
+"""Write outcomes to the warehouse.
+
+An accepted submission is loaded with COPY into the raw tables in ONE transaction together with
+its ``audit.submissions`` row (so a crash leaves nothing half-loaded) and supersedes the earlier
+accepted submission of the same review. A rejected one writes its audit row and one
+``audit.submission_problems`` row per problem, and nothing in raw. The content hash is the
+primary key, so the same file is never loaded twice, even by two runs at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+
+from poverty_pipeline.contract import Contract
+from poverty_pipeline.normalise import Submission
+from poverty_pipeline.problems import Problem
+from poverty_pipeline.warehouse import RAW_TABLES
+
+PROBLEM_COLUMNS = ("submission_id", "severity", "sheet", "row_number", "column_name", "value",
+                   "rule", "message_vi", "message_en")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    submission_id: str
+    path: str
+    status: str  # accepted | accepted_with_warnings | rejected | duplicate
+    household_rows: int = 0
+    errors: int = 0
+    warnings: int = 0
+
+
+def already_recorded(conn: psycopg.Connection, submission_ids: list[str]) -> set[str]:
+    rows = conn.execute(
+        "select submission_id from audit.submissions where submission_id = any(%s)",
+        [submission_ids],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def record(conn: psycopg.Connection, sub: Submission, contract: Contract, run_id: str | None) -> Outcome:
+    """Record the outcome of one submission atomically; load its rows when it is accepted."""
+    errors = sum(p.is_error for p in sub.problems)
+    warnings = len(sub.problems) - errors
+    status = "rejected" if errors else ("accepted_with_warnings" if warnings else "accepted")
+    households = 0 if errors else len(sub.tables.get("danh_sach_ho", ()))
+    try:
+        with conn.transaction():
+            inserted = _insert_submission(conn, sub, contract, status, households, errors, warnings, run_id)
+            if not inserted:
+                return Outcome(sub.submission_id, sub.path, "duplicate")
+            _copy_problems(conn, sub.submission_id, sub.problems)
+            if status != "rejected":
+                _copy_raw(conn, sub, contract)
+                _supersede(conn, sub, contract)
+    except psycopg.DataError as exc:
+        # A value the suite let through but PostgreSQL refuses: reject the file, not the run.
+        from poverty_pipeline.problems import problem
+
+        sub.problems.append(problem("load_failed", detail=str(exc).splitlines()[0]))
+        return record(conn, sub, contract, run_id)
+    return Outcome(sub.submission_id, sub.path, status, households, errors, warnings)
+
+
+def _insert_submission(conn, sub: Submission, contract: Contract, status: str, households: int,
+                       errors: int, warnings: int, run_id: str | None) -> bool:
+    info = sub.info
+    review_type = info.get("loai_ra_soat")
+    month = info.get("thang") if review_type == "thuong_xuyen" else None
+    year = info.get("nam_ra_soat")
+    period = (f"{year}-{int(month):02d}" if month else str(year)) if year else sub.path_period
+    cur = conn.execute(
+        """
+        insert into audit.submissions (
+            submission_id, contract, path, submitter_code, period, review_year, review_type,
+            review_month, received_at, status, household_rows, error_count, warning_count,
+            ingest_run_id)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s, %s, %s, %s, %s)
+        on conflict (submission_id) do nothing
+        """,
+        (sub.submission_id, contract.name, sub.path, info.get("ma_xa"), period, year,
+         review_type, month, status, households, errors, warnings, run_id),
+    )
+    return cur.rowcount == 1
+
+
+def _copy_problems(conn, submission_id: str, problems: list[Problem]) -> None:
+    if not problems:
+        return
+    with conn.cursor().copy(
+        f"copy audit.submission_problems ({', '.join(PROBLEM_COLUMNS)}) from stdin"
+    ) as copy:
+        for p in problems:
+            copy.write_row((submission_id, p.severity, p.sheet, p.row_number, p.column_name,
+                            p.value, p.rule, p.message_vi, p.message_en))
+
+
+def _copy_raw(conn, sub: Submission, contract: Contract) -> None:
+    info_sheet = next(s for s in contract.sheets.values() if s.layout == "key_value")
+    rows = {info_sheet.name: pd.DataFrame([{c: sub.info.get(c) for c in info_sheet.codes}]), **sub.tables}
+    for sheet_name, table in RAW_TABLES.items():
+        sheet = contract.sheets[sheet_name]
+        frame = rows[sheet_name]
+        keyed = sheet.layout != "key_value"
+        columns = ["submission_id", *(["row_number"] if keyed else []), *sheet.codes, "extra_columns"]
+        with conn.cursor().copy(f"copy raw.{table} ({', '.join(columns)}) from stdin") as copy:
+            values = [frame[c].tolist() for c in sheet.codes]
+            row_numbers = frame["_row_number"].tolist() if keyed else None
+            extras = frame["extra_columns"].tolist() if "extra_columns" in frame else [None] * len(frame)
+            for i in range(len(frame)):
+                row = [sub.submission_id]
+                if keyed:
+                    row.append(row_numbers[i])
+                row.extend(_cell(col[i]) for col in values)
+                row.append(json.dumps(extras[i], ensure_ascii=False) if extras[i] else None)
+                copy.write_row(row)
+
+
+def _cell(value: object) -> object:
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
+
+
+def _supersede(conn, sub: Submission, contract: Contract) -> None:
+    """The newest accepted submission of a review replaces the earlier ones (kept in history)."""
+    conn.execute(
+        """
+        update audit.submissions as older
+           set status = 'superseded', superseded_by = newer.submission_id
+          from audit.submissions as newer
+         where newer.submission_id = %s
+           and older.contract = newer.contract
+           and older.submitter_code = newer.submitter_code
+           and older.review_year = newer.review_year
+           and older.review_type = newer.review_type
+           and older.review_month is not distinct from newer.review_month
+           and older.submission_id <> newer.submission_id
+           and older.status in ('accepted', 'accepted_with_warnings')
+        """,
+        (sub.submission_id,),
+    )

@@ -1,0 +1,288 @@
+"""Normalise a read workbook to the contract: match sheets and headers (codes or Vietnamese
+labels, ignoring case, diacritics and spaces), convert values to the contract's types, and
+collect structural problems (missing sheet or column, a value of the wrong type).
+
+The value rules are checked afterwards by the Great Expectations suite (validate.py) on the
+frames built here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from poverty_pipeline.contract import Contract, Field, Sheet, header_index, header_key
+from poverty_pipeline.problems import Problem, problem
+from poverty_pipeline.read import Grid, Workbook
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+$")  # Vietnamese thousands separators: 1.500.000
+
+
+@dataclass
+class Submission:
+    """One landed file, normalised: what validation checks and what the loader writes."""
+
+    submission_id: str
+    path: str
+    path_period: str | None
+    info: dict[str, object] = field(default_factory=dict)
+    info_rows: dict[str, int] = field(default_factory=dict)  # field → its row in thong_tin
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    bad_cells: set[tuple[str, int | None, str]] = field(default_factory=set)
+
+    @property
+    def rejected(self) -> bool:
+        return any(p.is_error for p in self.problems)
+
+    def add(self, found: Problem) -> None:
+        self.problems.append(found)
+
+
+class ValueProblem(Exception):
+    def __init__(self, rule: str):
+        self.rule = rule
+
+
+def _is_blank(value: object) -> bool:
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def to_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # calamine reads the number 28249 as 28249.0
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def to_integer(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueProblem("not_integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise ValueProblem("not_integer")
+    text = to_text(value).replace(" ", "")
+    if THOUSANDS.match(text):
+        text = text.replace(".", "")
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueProblem("not_integer") from None
+
+
+def to_number(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueProblem("not_number")
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = to_text(value).replace(" ", "")
+        if THOUSANDS.match(text) and text.count(".") >= 2:
+            text = text.replace(".", "")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueProblem("not_number") from None
+    if not math.isfinite(number):
+        raise ValueProblem("not_number")
+    return number
+
+
+def to_flag(value: object) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        number = to_number(value)
+    except ValueProblem:
+        raise ValueProblem("not_flag") from None
+    if number not in (0, 1):
+        raise ValueProblem("not_flag")
+    return int(number)
+
+
+def to_date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < 2958466:
+        return EXCEL_EPOCH + dt.timedelta(days=int(value))
+    text = to_text(value)
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueProblem("not_date")
+
+
+def to_code_list(value: object) -> str:
+    codes = [c.strip().lower() for c in to_text(value).split(";")]
+    return ";".join(c for c in codes if c)
+
+
+CONVERTERS = {
+    "text": to_text,
+    "integer": to_integer,
+    "number": to_number,
+    "flag": to_flag,
+    "date": to_date,
+    "code_list": to_code_list,
+}
+
+# Frame dtypes per contract type; nullable so a blank stays a blank.
+DTYPES = {"integer": "Int64", "flag": "Int64", "number": "Float64"}
+
+
+def canonical_values(values: list[str]) -> dict[str, str]:
+    """Match key → canonical code, so 'Thành thị' or 'THANH_THI' become 'thanh_thi'."""
+    return {header_key(v): v for v in values}
+
+
+def convert(
+    sub: Submission,
+    spec: Field,
+    value: object,
+    *,
+    sheet: str,
+    row: int | None,
+    canon: dict[str, str] | None,
+) -> object:
+    if _is_blank(value):
+        return None
+    try:
+        converted = CONVERTERS[spec.type](value)
+    except ValueProblem as bad:
+        sub.add(problem(bad.rule, sheet=sheet, row_number=row, column=spec.code, value=value))
+        sub.bad_cells.add((sheet, row, spec.code))
+        return None
+    if converted == "":
+        return None
+    if canon and isinstance(converted, str):
+        converted = canon.get(header_key(converted), converted)
+    return converted
+
+
+def find_sheet(workbook: Workbook, name: str) -> Grid | None:
+    wanted = header_key(name)
+    return next((grid for key, grid in workbook.items() if header_key(key) == wanted), None)
+
+
+def normalise(
+    sub: Submission,
+    workbook: Workbook,
+    contract: Contract,
+    value_sets: dict[tuple[str, str], list[str]],
+) -> Submission:
+    """Fill ``sub`` with the contract-shaped info and tables of ``workbook``."""
+    for sheet in contract.sheets.values():
+        grid = find_sheet(workbook, sheet.name)
+        if grid is None:
+            sub.add(problem("missing_sheet", sheet=sheet.name))
+            continue
+        if sheet.layout == "key_value":
+            _normalise_key_value(sub, sheet, grid, value_sets)
+        else:
+            _normalise_table(sub, sheet, grid, value_sets)
+    return sub
+
+
+def _normalise_key_value(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> None:
+    index = header_index(sheet)
+    header_keys = {header_key(sheet.key_header.get(k, "")) for k in ("code", "label")}
+    for i, row in enumerate(grid.rows):
+        if not row or _is_blank(row[0]):
+            continue
+        key = header_key(row[0])
+        if i == 0 and key in header_keys:
+            continue  # the truong / gia_tri header
+        code = index.get(key)
+        row_number = grid.row_number(i)
+        if code is None:
+            sub.add(problem("unknown_field", sheet=sheet.name, row_number=row_number, value=row[0]))
+            continue
+        value = row[1] if len(row) > 1 else None
+        sub.info_rows[code] = row_number
+        sub.info[code] = convert(
+            sub, sheet.field(code), value, sheet=sheet.name, row=row_number,
+            canon=_canon(value_sets, sheet.name, code),
+        )
+
+
+def _canon(value_sets, sheet: str, code: str) -> dict[str, str] | None:
+    values = value_sets.get((sheet, code))
+    return canonical_values(values) if values else None
+
+
+def _normalise_table(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> None:
+    if not grid.rows:
+        sub.add(problem("empty_sheet", sheet=sheet.name))
+        return
+    index = header_index(sheet)
+    header_row = grid.header_row_number or None  # JSON has no header row to point at
+    positions: dict[str, int] = {}
+    extras: dict[int, str] = {}
+    for col, cell in enumerate(grid.rows[0]):
+        if _is_blank(cell):
+            continue
+        code = index.get(header_key(cell))
+        if code is None:
+            extras[col] = to_text(cell)
+            sub.add(problem("unknown_column", sheet=sheet.name, row_number=header_row,
+                            column=to_text(cell), value=to_text(cell)))
+        elif code in positions:
+            sub.add(problem("duplicate_column", sheet=sheet.name, column=code, row_number=header_row))
+        else:
+            positions[code] = col
+    for f in sheet.fields:
+        if f.required and f.code not in positions:
+            sub.add(problem("missing_column", sheet=sheet.name, column=f.code))
+
+    body = [(i, row) for i, row in enumerate(grid.rows[1:], start=1)
+            if any(not _is_blank(c) for c in row)]
+    if not body:
+        sub.add(problem("empty_sheet", sheet=sheet.name))
+        return
+
+    row_numbers = [grid.row_number(i) for i, _ in body]
+    columns: dict[str, list] = {"_row_number": row_numbers}
+    for f in sheet.fields:
+        col = positions.get(f.code)
+        canon = _canon(value_sets, sheet.name, f.code)
+        columns[f.code] = [
+            convert(sub, f, row[col] if col is not None and col < len(row) else None,
+                    sheet=sheet.name, row=n, canon=canon)
+            for (_, row), n in zip(body, row_numbers, strict=True)
+        ]
+    columns["extra_columns"] = [
+        {name: _jsonable(row[col]) for col, name in extras.items() if col < len(row)} or None
+        for _, row in body
+    ] if extras else [None] * len(body)
+
+    frame = pd.DataFrame(columns)
+    for f in sheet.fields:
+        if f.type in DTYPES:
+            frame[f.code] = frame[f.code].astype(DTYPES[f.type])
+    sub.tables[sheet.name] = frame
+
+
+def _jsonable(value: object) -> object:
+    if _is_blank(value):
+        return None
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, int | float | str | bool):
+        return value
+    return str(value)

@@ -1,0 +1,60 @@
+"""Read the headline figures back from the marts."""
+
+from __future__ import annotations
+
+import psycopg
+
+RATES_SQL = """
+select area_code, area_name, review_year, standard_code,
+       total_households, poor_households, near_poor_households, poor_rate, near_poor_rate
+  from marts.rpt_poverty_indicators_by_area
+ where area_level = %s
+ order by area_code, review_year, standard_code
+"""
+
+
+def rates(conn: psycopg.Connection, level: str) -> list[dict]:
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(RATES_SQL, (level,)).fetchall()
+
+
+def province_rates(conn: psycopg.Connection) -> list[dict]:
+    return [
+        {k: (float(v) if k.endswith("_rate") and v is not None else v) for k, v in row.items()}
+        for row in rates(conn, "province")
+    ]
+
+
+def _pct(value) -> str:
+    return "   –  " if value is None else f"{100 * float(value):5.2f}%"
+
+
+def format_table(rows: list[dict]) -> str:
+    """Areas down, review years across, 'poor / near-poor' per standard."""
+    years = sorted({r["review_year"] for r in rows})
+    standards = sorted({r["standard_code"] for r in rows})
+    areas = list(dict.fromkeys((r["area_code"], r["area_name"]) for r in rows))
+    cell = {(r["area_code"], r["review_year"], r["standard_code"]): r for r in rows}
+    lines = []
+    for standard in standards:
+        lines.append(f"\n{standard}: poor / near-poor households as % of resident households")
+        lines.append(f"{'':34}" + "".join(f"{y:>17}" for y in years))
+        for code, name in areas:
+            values = []
+            for y in years:
+                r = cell.get((code, y, standard))
+                values.append(f"{_pct(r and r['poor_rate'])} /{_pct(r and r['near_poor_rate'])}" if r else "")
+            lines.append(f"{code:>4} {name[:29]:29}" + "".join(f"{v:>17}" for v in values))
+    return "\n".join(lines)
+
+
+def district_summary(conn: psycopg.Connection) -> str:
+    return format_table(rates(conn, "district") + rates(conn, "province"))
+
+
+def submission_counts(conn: psycopg.Connection) -> str:
+    rows = conn.execute(
+        "select status, count(*), sum(household_rows) from audit.submissions group by status order by status"
+    ).fetchall()
+    parts = [f"{status}: {n} files ({households or 0} households)" for status, n, households in rows]
+    return "Submissions — " + "; ".join(parts)

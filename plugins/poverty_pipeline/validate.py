@@ -1,0 +1,175 @@
+"""Validate normalised submissions with the contract's Great Expectations suites.
+
+The suites are reviewable JSON files in ``expectations/suites/`` (one per sheet). A whole batch
+of submissions is validated at once — every sheet's rows of every file in one frame, tagged
+with the submission and row — and each unexpected value comes back as a Problem on the right
+file, sheet, row and column. GX severity ``critical`` rejects the file; ``warning`` does not.
+Each expectation's ``meta`` carries the rule name and its Vietnamese and English message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from poverty_pipeline.config import EXPECTATIONS_DIR
+from poverty_pipeline.normalise import Submission
+from poverty_pipeline.problems import Problem, quote
+from poverty_pipeline.reference import commune_codes
+
+INDEX_COLUMNS = ["_submission_id", "_row_number"]
+
+
+def suite_path(contract: str, sheet: str) -> Path:
+    return EXPECTATIONS_DIR / "suites" / f"{contract}.{sheet}.json"
+
+
+@cache
+def suite_definition(contract: str, sheet: str) -> dict:
+    return json.loads(suite_path(contract, sheet).read_text("utf-8"))
+
+
+def value_sets(contract: str, sheets: Iterable[str]) -> dict[tuple[str, str], list[str]]:
+    """The allowed codes per (sheet, column), read from the suites' in-set expectations,
+    so the normaliser canonicalises values to exactly what the suite accepts."""
+    sets: dict[tuple[str, str], list[str]] = {}
+    for sheet in sheets:
+        for exp in suite_definition(contract, sheet)["expectations"]:
+            values = exp["kwargs"].get("value_set")
+            if exp["type"] == "expect_column_values_to_be_in_set" and isinstance(values, list):
+                if all(isinstance(v, str) for v in values):
+                    sets[(sheet, exp["kwargs"]["column"])] = values
+    return sets
+
+
+def parameters(today: dt.date | None = None) -> dict[str, object]:
+    """Run-time values the suites refer to as ``$PARAMETER``."""
+    return {
+        "commune_codes": sorted(commune_codes()),
+        "today": pd.Timestamp(today or dt.date.today()),
+    }
+
+
+@cache
+def _context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _suite(contract: str, sheet: str):
+    import great_expectations as gx
+
+    definition = dict(suite_definition(contract, sheet))
+    return gx.ExpectationSuite(**definition)
+
+
+def sheet_frames(subs: list[Submission]) -> dict[str, pd.DataFrame]:
+    """One frame per sheet with the rows of every submission, tagged for attribution."""
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for sub in subs:
+        info = pd.DataFrame([{**sub.info, "_row_number": 0}])
+        info["_path_year"] = int(sub.path_period) if sub.path_period else pd.NA
+        frames.setdefault("thong_tin", []).append(info.assign(_submission_id=sub.submission_id))
+        review_year = sub.info.get("nam_ra_soat") or (int(sub.path_period) if sub.path_period else None)
+        for sheet, table in sub.tables.items():
+            tagged = table.assign(_submission_id=sub.submission_id)
+            if sheet == "danh_sach_ho":
+                tagged["_review_year"] = review_year
+            frames.setdefault(sheet, []).append(tagged)
+    combined = {}
+    for sheet, parts in frames.items():
+        frame = pd.concat(parts, ignore_index=True)
+        for col in ("_path_year", "_review_year", "nam_ra_soat"):
+            if col in frame:
+                frame[col] = frame[col].astype("Int64")
+        if "ngay_lap" in frame:
+            frame["ngay_lap"] = pd.to_datetime(frame["ngay_lap"])
+        combined[sheet] = frame
+    return combined
+
+
+def validate_batch(
+    subs: list[Submission],
+    contract: str,
+    sheet_columns: dict[str, list[str]],
+    today: dt.date | None = None,
+) -> None:
+    """Run the suites over ``subs`` and add every unexpected value to its submission."""
+    if not subs:
+        return
+    by_id = {sub.submission_id: sub for sub in subs}
+    context = _context()
+    source = context.data_sources.add_or_update_pandas(f"{contract}_batch")
+    params = parameters(today)
+    for sheet, frame in sheet_frames(subs).items():
+        # A column no file had (all missing-column errors) still has to exist for the suite.
+        for col in sheet_columns[sheet]:
+            if col not in frame:
+                frame[col] = pd.NA
+        asset = source.add_dataframe_asset(sheet)
+        batch = asset.add_batch_definition_whole_dataframe(sheet).get_batch(
+            batch_parameters={"dataframe": frame}
+        )
+        result = batch.validate(
+            _suite(contract, sheet),
+            expectation_parameters=params,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": INDEX_COLUMNS},
+        )
+        for exp_result in result.results:
+            if exp_result.success:
+                continue
+            config = exp_result.expectation_config
+            if exp_result.exception_info and exp_result.exception_info.get("raised_exception"):
+                raise RuntimeError(f"expectation {config.type} on {sheet} failed to run: "
+                                   f"{exp_result.exception_info.get('exception_message')}")
+            for found in _problems(sheet, config, exp_result.result):
+                sub_id, prob = found
+                sub = by_id[sub_id]
+                if prob.sheet == "thong_tin":
+                    prob = _with_row(prob, sub.info_rows.get(prob.column_name))
+                if (prob.sheet, prob.row_number, prob.column_name) in sub.bad_cells:
+                    continue  # already reported as a value of the wrong type
+                sub.add(prob)
+
+
+def _with_row(prob: Problem, row: int | None) -> Problem:
+    from dataclasses import replace
+
+    return replace(prob, row_number=row)
+
+
+def _problems(sheet: str, config, result: dict) -> Iterable[tuple[str, Problem]]:
+    kwargs, meta = config.kwargs, config.meta or {}
+    column = meta.get("column") or kwargs.get("column")
+    severity = "warning" if str(config.severity).lower().endswith("warning") else "error"
+    for item in result.get("unexpected_index_list") or []:
+        value = item.get(column)
+        if value is not None and pd.isna(value):
+            value = None
+        if isinstance(value, pd.Timestamp):
+            value = value.date().isoformat()
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = quote(value)
+        row = item.get("_row_number")
+        yield item["_submission_id"], Problem(
+            severity=severity,
+            rule=meta.get("rule", config.type),
+            message_vi=meta.get("message_vi", config.type).replace("{value}", text or ""),
+            message_en=meta.get("message_en", config.type).replace("{value}", text or ""),
+            sheet=sheet,
+            row_number=int(row) if row is not None and not pd.isna(row) else None,
+            column_name=column,
+            value=text,
+        )

@@ -1,0 +1,70 @@
+"""Shared fixtures: a real PostgreSQL server (the one at POVERTY_TEST_SERVER_URL, or an embedded
+one when none answers), a fresh database per test module, and a landing folder."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _server_url() -> str:
+    url = os.environ.get("POVERTY_TEST_SERVER_URL", DEFAULT_SERVER)
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+        return url
+    except psycopg.OperationalError:
+        from poverty_pipeline.config import LOCAL_DIR
+        from poverty_pipeline.warehouse import start_embedded
+
+        return start_embedded(LOCAL_DIR / "pgdata-test")
+
+
+def pytest_configure(config):
+    # Resolved once so every fixture (and tests/dbt) uses the same server.
+    os.environ["POVERTY_TEST_SERVER_URL"] = _server_url()
+
+
+def database_url(server_url: str, dbname: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def create_database(prefix: str) -> tuple[str, str]:
+    server = os.environ["POVERTY_TEST_SERVER_URL"]
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return name, database_url(server, name)
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(os.environ["POVERTY_TEST_SERVER_URL"], autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def warehouse(monkeypatch) -> str:
+    """A fresh, empty warehouse database for one test; its URL."""
+    name, url = create_database("poverty_test")
+    monkeypatch.setenv("POVERTY_WAREHOUSE_URL", url)
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture
+def landing(tmp_path: Path, monkeypatch) -> Path:
+    root = tmp_path / "landing"
+    root.mkdir()
+    monkeypatch.setenv("POVERTY_LANDING_URL", root.as_uri())
+    return root
