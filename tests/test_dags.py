@@ -1,0 +1,57 @@
+"""DAG integrity: every DAG imports cleanly, quickly, with the tasks and schedules expected."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+DAGS = Path(__file__).resolve().parents[1] / "dags"
+PARSE_BUDGET_S = 10.0  # per file; Airflow's default dagbag_import_timeout is 30 s
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    started = time.monotonic()
+    bag = DagBag(dag_folder=str(DAGS))
+    return bag, time.monotonic() - started
+
+
+def test_every_dag_imports_without_errors(dagbag):
+    bag, _ = dagbag
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"commune_ingest", "warehouse_build"}
+
+
+def test_dags_parse_within_budget(dagbag):
+    bag, elapsed = dagbag
+    assert elapsed < PARSE_BUDGET_S * len(bag.dag_ids), f"parsing took {elapsed:.1f} s"
+
+
+def test_ingest_dag_tasks_and_schedule(dagbag):
+    dag = dagbag[0].dags["commune_ingest"]
+    assert set(dag.task_ids) == {
+        "prepare_warehouse", "discover_new_files", "ingest_batch", "announce_loaded"
+    }
+    assert dag.timetable.expression == "0 1 * * *"
+    assert str(dag.timetable.timezone) == "Asia/Ho_Chi_Minh"
+    assert [o.name for o in dag.get_task("announce_loaded").outlets] == ["warehouse_raw_commune_reviews"]
+    assert dag.catchup is False
+
+
+def test_build_dag_runs_every_model_with_its_tests(dagbag):
+    dag = dagbag[0].dags["warehouse_build"]
+    ids = set(dag.task_ids)
+    assert {"prepare_sources", "report_indicators"} <= ids
+    for model in ("fct_poverty_indicators", "rpt_poverty_indicators_by_area",
+                  "int_households_classified"):
+        assert f"dbt.{model}.run" in ids and f"dbt.{model}.test" in ids
+    for seed in ("ref_poverty_standards", "ref_poverty_indicators", "ref_communes"):
+        assert any(t.startswith(f"dbt.{seed}") for t in ids)
+    # Nightly at 01:00 in Vietnam, and whenever ingest has loaded something.
+    assert dag.timetable.timetable.expression == "0 1 * * *"
+    assert str(dag.timetable.timetable.timezone) == "Asia/Ho_Chi_Minh"
+    assert dag.timetable.asset_condition.name == "warehouse_raw_commune_reviews"
