@@ -5,7 +5,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import (
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    TestBehavior,
+    TestIndirectSelection,
+)
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 from poverty_pipeline.assets import RAW_COMMUNE_REVIEWS
 from poverty_pipeline.config import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID
@@ -59,10 +65,19 @@ def warehouse_build():
             manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
         ),
         profile_config=profile_config,
+        # A model's test task runs only the tests of that model; a test that reads several
+        # models (relationships, rollup checks) gets its own task after all of them.
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+            execution_mode=ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
         ),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            should_detach_multiple_parents_tests=True,
+            emit_datasets=False,
+        ),
         operator_args={"install_deps": False},
     )
 

@@ -1,0 +1,100 @@
+-- Households × indicators, long: the deprivation flags of every household of a current
+-- review, unpivoted against the indicator seed of every standard. The seed names the
+-- submission column of each indicator and its proxy, so a new standard is a seed change.
+
+with
+
+current_reviews as (
+
+    select
+        submission_id,
+        review_year
+    from {{ ref('int_commune_reviews_current') }}
+
+),
+
+households as (
+
+    select * from {{ ref('stg_commune_reviews__households') }}
+
+),
+
+indicators as (
+
+    select
+        standard_code,
+        indicator_code,
+        dimension_code,
+        submission_flag_column,
+        proxy_flag_column,
+        missing_counts_as_not_deprived
+    from {{ ref('ref_poverty_indicators') }}
+
+),
+
+current_households as (
+
+    select
+        households.household_key as household_key,
+        current_reviews.review_year as review_year,
+        households.commune_code as commune_code,
+        households.submission_id as submission_id,
+        to_jsonb(households) as household_record
+    from households
+    inner join current_reviews
+        on households.submission_id = current_reviews.submission_id
+
+),
+
+flags as (
+
+    select
+        current_households.household_key as household_key,
+        current_households.review_year as review_year,
+        indicators.standard_code as standard_code,
+        indicators.indicator_code as indicator_code,
+        current_households.commune_code as commune_code,
+        current_households.submission_id as submission_id,
+        indicators.dimension_code as dimension_code,
+        indicators.submission_flag_column as submission_flag_column,
+        indicators.proxy_flag_column as proxy_flag_column,
+        indicators.missing_counts_as_not_deprived as missing_counts_as_not_deprived,
+        (current_households.household_record ->> indicators.submission_flag_column)::smallint
+            as reported_flag,
+        (current_households.household_record ->> indicators.proxy_flag_column)::smallint
+            as proxy_flag
+    from current_households
+    cross join indicators
+
+),
+
+final as (
+
+    select
+        household_key,
+        review_year,
+        standard_code,
+        indicator_code,
+        commune_code,
+        submission_id,
+        dimension_code,
+        submission_flag_column,
+        proxy_flag_column,
+        reported_flag,
+        proxy_flag,
+        case
+            when reported_flag is not null then reported_flag
+            when proxy_flag is not null then proxy_flag
+            when missing_counts_as_not_deprived then 0::smallint
+        end as assessed_flag,
+        case
+            when reported_flag is not null then 'reported'
+            when proxy_flag is not null then 'proxy'
+            when missing_counts_as_not_deprived then 'missing_counts_as_not_deprived'
+            else 'missing'
+        end as flag_source
+    from flags
+
+)
+
+select * from final

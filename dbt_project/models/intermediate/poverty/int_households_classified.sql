@@ -1,0 +1,235 @@
+-- Every household of every current review classified under every standard of the seed
+-- (DESIGN.md "Every standard, every year"). Thresholds and the cut-off come from
+-- ref_poverty_standards; nothing here is specific to one standard.
+--
+-- Rule (shared/domain/poverty-standards.md §1–2), I = income, D = deprived indicators,
+-- k = cut-off, lines by area, "≤" inclusive ("từ đủ X trở xuống"):
+--   I missing                                   → unclassifiable (income_missing)
+--   income-only line set and I ≤ it             → poor
+--   I ≤ poverty line                            → poor when D ≥ k, else near_poor
+--   otherwise                                   → neither
+-- Method: exact when the standard's own reported flags fix the result (income outside the
+-- band where D matters, D_reported ≥ k, or D_reported + M_reported < k); else blanks are
+-- filled from the proxy flag (and blanks that count as not deprived become 0): proxy when
+-- that fixes it; otherwise unclassifiable (deprivation_flags_missing).
+
+with
+
+current_reviews as (
+
+    select
+        submission_id,
+        review_year,
+        applied_standard_code
+    from {{ ref('int_commune_reviews_current') }}
+
+),
+
+households as (
+
+    select
+        household_key,
+        submission_id,
+        commune_code,
+        area_type,
+        member_count,
+        income_per_member_monthly,
+        commune_classification
+    from {{ ref('stg_commune_reviews__households') }}
+
+),
+
+deprivations as (
+
+    select
+        household_key,
+        review_year,
+        standard_code,
+        reported_flag,
+        assessed_flag,
+        flag_source
+    from {{ ref('int_household_deprivations') }}
+
+),
+
+standards as (
+
+    select
+        standard_code,
+        first_review_year,
+        last_review_year,
+        rural_income_only_poverty_line,
+        urban_income_only_poverty_line,
+        rural_poverty_line,
+        urban_poverty_line,
+        deprivation_cutoff
+    from {{ ref('ref_poverty_standards') }}
+
+),
+
+current_households as (
+
+    select
+        households.household_key as household_key,
+        current_reviews.review_year as review_year,
+        households.submission_id as submission_id,
+        households.commune_code as commune_code,
+        households.area_type as area_type,
+        households.member_count as member_count,
+        households.income_per_member_monthly as income_per_member_monthly,
+        households.commune_classification as commune_classification,
+        current_reviews.applied_standard_code as applied_standard_code
+    from households
+    inner join current_reviews
+        on households.submission_id = current_reviews.submission_id
+
+),
+
+deprivation_counts as (
+
+    select
+        household_key,
+        review_year,
+        standard_code,
+        count(*) as indicators_assessed,
+        count(*) filter (where reported_flag = 1) as deprived_reported_count,
+        count(*) filter (where reported_flag is null) as missing_reported_count,
+        count(*) filter (where flag_source = 'proxy') as proxy_filled_count,
+        count(*) filter (
+            where flag_source = 'missing_counts_as_not_deprived'
+        ) as missing_counted_not_deprived_count,
+        count(*) filter (where assessed_flag = 1) as deprived_assessed_count,
+        count(*) filter (where assessed_flag is null) as missing_assessed_count
+    from deprivations
+    group by
+        household_key,
+        review_year,
+        standard_code
+
+),
+
+household_standards as (
+
+    select
+        current_households.household_key as household_key,
+        current_households.review_year as review_year,
+        standards.standard_code as standard_code,
+        current_households.submission_id as submission_id,
+        current_households.commune_code as commune_code,
+        current_households.area_type as area_type,
+        current_households.member_count as member_count,
+        current_households.income_per_member_monthly as income_per_member_monthly,
+        current_households.commune_classification as commune_classification,
+        standards.standard_code = current_households.applied_standard_code
+            as is_commune_applied_standard,
+        current_households.review_year
+            between standards.first_review_year and standards.last_review_year
+            as is_official_standard,
+        case current_households.area_type
+            when 'thanh_thi' then standards.urban_income_only_poverty_line
+            when 'nong_thon' then standards.rural_income_only_poverty_line
+        end as income_only_poverty_line,
+        case current_households.area_type
+            when 'thanh_thi' then standards.urban_poverty_line
+            when 'nong_thon' then standards.rural_poverty_line
+        end as poverty_line,
+        standards.deprivation_cutoff as deprivation_cutoff,
+        coalesce(deprivation_counts.indicators_assessed, 0) as indicators_assessed,
+        coalesce(deprivation_counts.deprived_reported_count, 0) as deprived_reported_count,
+        coalesce(deprivation_counts.missing_reported_count, 0) as missing_reported_count,
+        coalesce(deprivation_counts.proxy_filled_count, 0) as proxy_filled_count,
+        coalesce(deprivation_counts.missing_counted_not_deprived_count, 0)
+            as missing_counted_not_deprived_count,
+        coalesce(deprivation_counts.deprived_assessed_count, 0) as deprived_assessed_count,
+        coalesce(deprivation_counts.missing_assessed_count, 0) as missing_assessed_count
+    from current_households
+    cross join standards
+    left join deprivation_counts
+        on
+            current_households.household_key = deprivation_counts.household_key
+            and current_households.review_year = deprivation_counts.review_year
+            and standards.standard_code = deprivation_counts.standard_code
+
+),
+
+income_bands as (
+
+    select
+        *,
+        case
+            when income_per_member_monthly is null then 'income_missing'
+            when poverty_line is null then 'area_type_missing'
+            when
+                income_only_poverty_line is not null
+                and income_per_member_monthly <= income_only_poverty_line
+                then 'income_poor'
+            when income_per_member_monthly <= poverty_line then 'deprivation_decides'
+            else 'above_poverty_line'
+        end as income_band
+    from household_standards
+
+),
+
+methods as (
+
+    select
+        *,
+        case
+            when income_band in ('income_missing', 'area_type_missing') then 'unclassifiable'
+            when income_band in ('income_poor', 'above_poverty_line') then 'exact'
+            when deprived_reported_count >= deprivation_cutoff then 'exact'
+            when deprived_reported_count + missing_reported_count < deprivation_cutoff then 'exact'
+            when deprived_assessed_count >= deprivation_cutoff then 'proxy'
+            when deprived_assessed_count + missing_assessed_count < deprivation_cutoff then 'proxy'
+            else 'unclassifiable'
+        end as classification_method
+    from income_bands
+
+),
+
+final as (
+
+    select
+        household_key,
+        review_year,
+        standard_code,
+        submission_id,
+        commune_code,
+        area_type,
+        member_count,
+        income_per_member_monthly,
+        is_official_standard,
+        is_commune_applied_standard,
+        commune_classification,
+        income_only_poverty_line,
+        poverty_line,
+        deprivation_cutoff,
+        income_band,
+        indicators_assessed,
+        deprived_reported_count,
+        missing_reported_count,
+        proxy_filled_count,
+        missing_counted_not_deprived_count,
+        deprived_assessed_count as deprivation_count,
+        missing_assessed_count as missing_indicator_count,
+        case
+            when classification_method = 'unclassifiable' then null
+            when income_band = 'income_poor' then 'poor'
+            when income_band = 'above_poverty_line' then 'neither'
+            when classification_method = 'exact' and deprived_reported_count >= deprivation_cutoff
+                then 'poor'
+            when classification_method = 'exact' then 'near_poor'
+            when deprived_assessed_count >= deprivation_cutoff then 'poor'
+            else 'near_poor'
+        end as classification,
+        classification_method,
+        case
+            when income_band = 'income_missing' then 'income_missing'
+            when income_band = 'area_type_missing' then 'area_type_missing'
+            when classification_method = 'unclassifiable' then 'deprivation_flags_missing'
+        end as unclassifiable_reason
+    from methods
+
+)
+
+select * from final

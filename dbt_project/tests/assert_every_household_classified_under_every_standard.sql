@@ -1,0 +1,40 @@
+-- Nothing silently dropped (domain notes §2): every household of every current review has
+-- exactly one classification row per standard of the seed. Returns the households that do not.
+
+with
+
+households as (
+
+    select
+        households.household_key,
+        current_reviews.review_year
+    from {{ ref('stg_commune_reviews__households') }} as households
+    inner join {{ ref('int_commune_reviews_current') }} as current_reviews
+        on households.submission_id = current_reviews.submission_id
+
+),
+
+expected as (
+
+    select
+        households.household_key,
+        households.review_year,
+        standards.standard_code
+    from households
+    cross join {{ ref('ref_poverty_standards') }} as standards
+
+),
+
+actual as (
+
+    select
+        household_key,
+        review_year,
+        standard_code
+    from {{ ref('int_households_classified') }}
+
+)
+
+(select 'missing' as failure, * from expected except select 'missing' as failure, * from actual)
+union all
+(select 'unexpected' as failure, * from actual except select 'unexpected' as failure, * from expected)

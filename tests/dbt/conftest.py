@@ -1,0 +1,218 @@
+"""Fixtures for the dbt project's tests: a fresh PostgreSQL database per module
+(``warehouse_url``), hand-written submissions loaded into audit/raw as the Python loader would
+(``load_submission``), and dbt run in-process (``run_dbt``).
+
+The server is ``POVERTY_TEST_SERVER_URL`` (default: the local server on 127.0.0.1:5432).
+A household row may give its deprivation flags as ``deprived=[...]`` and ``blank=[...]``:
+every other flag is then reported 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from poverty_pipeline.contract import load_contract
+from poverty_pipeline.warehouse import RAW_TABLES, dbt_env, ensure_schema
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# Every deprivation flag of the contract (td_*, td59_*, td351_*).
+FLAG_COLUMNS = tuple(
+    f.code for f in load_contract().sheets["danh_sach_ho"].fields if f.code.startswith("td")
+)
+
+
+def flags(deprived: Sequence[str] = (), blank: Sequence[str] = ()) -> dict[str, int | None]:
+    """All deprivation flags reported 0, except ``deprived`` (1) and ``blank`` (not collected)."""
+    unknown = set(deprived) | set(blank)
+    unknown -= set(FLAG_COLUMNS)
+    assert not unknown, f"not flags of the contract: {unknown}"
+    values: dict[str, int | None] = dict.fromkeys(FLAG_COLUMNS, 0)
+    values.update(dict.fromkeys(deprived, 1))
+    values.update(dict.fromkeys(blank, None))
+    return values
+
+
+def _database_url(server_url: str, dbname: str) -> str:
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+@pytest.fixture(scope="module")
+def warehouse_url() -> Iterator[str]:
+    """A new, uniquely named database with the raw/audit schema; dropped afterwards."""
+    # read when used: tests/conftest.py may point it at an embedded server at configure time
+    server_url = os.environ.get("POVERTY_TEST_SERVER_URL", DEFAULT_SERVER_URL)
+    dbname = f"dbt_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+    url = _database_url(server_url, dbname)
+    try:
+        with psycopg.connect(url) as conn:
+            ensure_schema(conn)
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
+            )
+
+
+@pytest.fixture(scope="session")
+def load_submission():
+    """``load_submission(conn, submission_id=..., commune_code=..., review_year=..., ...)``."""
+    return insert_submission
+
+
+@pytest.fixture(scope="session")
+def run_dbt():
+    """``run_dbt(url, target_dir, "build", ...)``: raises AssertionError when dbt fails."""
+    return invoke_dbt
+
+
+def insert_submission(
+    conn: psycopg.Connection,
+    *,
+    submission_id: str,
+    commune_code: str,
+    review_year: int,
+    households: Sequence[Mapping[str, object]] = (),
+    areas: Sequence[Mapping[str, object]] = (),
+    standard: str = "ND07_2022_2025",
+    status: str = "accepted",
+    review_type: str = "dinh_ky",
+    review_month: int | None = None,
+    received_at: dt.datetime | None = None,
+) -> None:
+    """One submission as the loader records it: the manifest row, and for an accepted file
+    its thong_tin, tong_hop and danh_sach_ho rows (values already typed).
+
+    ``areas`` rows need khu_vuc, tong_so_ho, tong_so_nhan_khau; ``households`` rows need
+    ma_ho, khu_vuc, thu_nhap_binh_quan and any flags (see ``flags``); the rest is filled in.
+    """
+    received_at = received_at or dt.datetime(review_year, 12, 20, tzinfo=dt.UTC)
+    conn.execute(
+        """
+        insert into audit.submissions (
+            submission_id, contract, path, submitter_code, period, review_year, review_type,
+            review_month, received_at, status, household_rows
+        ) values (%s, 'commune_household_review', %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """,
+        (
+            submission_id,
+            f"communes/{review_year}/{commune_code}-{submission_id}.json",
+            commune_code,
+            str(review_year),
+            review_year,
+            review_type,
+            review_month,
+            received_at,
+            status,
+            len(households),
+        ),
+    )
+    if status not in ("accepted", "accepted_with_warnings"):
+        return
+    info = {
+        "ma_tinh": "82",
+        "ma_xa": commune_code,
+        "nam_ra_soat": review_year,
+        "loai_ra_soat": review_type,
+        "thang": review_month,
+        "chuan_ngheo": standard,
+        "nguoi_lap": "Cán bộ LĐTBXH",
+        "dien_thoai": "0273000000",
+        "ngay_lap": dt.date(review_year, 12, 1),
+    }
+    _insert_rows(conn, "thong_tin", submission_id, [info])
+    area_defaults = {
+        "so_ho_ngheo": 0,
+        "ty_le_ho_ngheo": 0,
+        "so_ho_can_ngheo": 0,
+        "ty_le_ho_can_ngheo": 0,
+    }
+    _insert_rows(conn, "tong_hop", submission_id, [{**area_defaults, **a} for a in areas])
+    household_defaults = {
+        "ap": "Ấp 1",
+        "ho_ten_chu_ho": "Nguyễn Văn A",
+        "so_dinh_danh_chu_ho": "082000000001",
+        "so_nhan_khau": 4,
+        "phan_loai_cua_xa": "khong",
+    }
+    rows = []
+    for household in households:
+        values = dict(household)
+        flag_values = flags(values.pop("deprived", ()), values.pop("blank", ()))
+        rows.append({**household_defaults, **flag_values, **values})
+    _insert_rows(conn, "danh_sach_ho", submission_id, rows)
+
+
+def _insert_rows(
+    conn: psycopg.Connection, sheet: str, submission_id: str, rows: Sequence[Mapping[str, object]]
+) -> None:
+    spec = load_contract().sheets[sheet]
+    unknown = {k for row in rows for k in row} - set(spec.codes)
+    assert not unknown, f"not columns of sheet {sheet}: {unknown}"
+    table = sql.Identifier("raw", RAW_TABLES[sheet])
+    keyed = spec.layout == "table"
+    columns = ["submission_id", *(["row_number"] if keyed else []), *spec.codes, "extra_columns"]
+    statement = sql.SQL("insert into {} ({}) values ({})").format(
+        table,
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+    )
+    for number, row in enumerate(rows, start=2):  # the header is row 1
+        values = [submission_id, *([number] if keyed else [])]
+        values += [row.get(code) for code in spec.codes]
+        values.append(Jsonb({}))
+        conn.execute(statement, values)
+
+
+def invoke_dbt(url: str, target_dir: Path, *args: str) -> None:
+    """Run dbt in-process against ``url``; fail the test with dbt's messages if it fails.
+
+    The target and log paths are private to the test, so the project's own target/
+    (the manifest Airflow loads) is left alone.
+    """
+    from dbt.cli.main import dbtRunner  # heavy import, only when dbt runs
+
+    env = dbt_env(url)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        result = dbtRunner().invoke(
+            [
+                *args,
+                "--project-dir", str(DBT_PROJECT_DIR),
+                "--profiles-dir", str(DBT_PROJECT_DIR),
+                "--target-path", str(target_dir),
+                "--log-path", str(target_dir / "logs"),
+                "--no-partial-parse",
+                "--no-use-colors",
+            ]
+        )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    if not result.success:
+        problems = []
+        for node_result in getattr(result.result, "results", None) or []:
+            if str(node_result.status) not in ("success", "pass"):
+                node = node_result.node.unique_id
+                problems.append(f"{node}: {node_result.status} {node_result.message}")
+        raise AssertionError(
+            f"dbt {' '.join(args)} failed: {result.exception or ''}\n" + "\n".join(problems)
+        )
