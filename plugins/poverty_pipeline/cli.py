@@ -35,7 +35,8 @@ def cmd_generate(args) -> None:
 
     started = time.monotonic()
     summary = generate_submissions(args.landing, years=range(args.first_year, args.last_year + 1),
-                                   seed=args.seed, scale=args.scale)
+                                   seed=args.seed, scale=args.scale,
+                                   communes=getattr(args, "communes", None))
     print(summary)
     print(f"generated in {time.monotonic() - started:.1f} s into {args.landing}")
 
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("generate", parents=[gen], help="write sample commune submissions")
     p.add_argument("--landing", default=landing_url(), help="landing URL (default POVERTY_LANDING_URL)")
+    p.add_argument("--communes", nargs="*", help="commune codes (default: all 164)")
     p.set_defaults(func=cmd_generate)
     sub.add_parser("run", parents=[gen], help="run ingest and build through Airflow, print the summary"
                    ).set_defaults(func=cmd_run)
