@@ -42,9 +42,9 @@ def value_sets(contract: str, sheets: Iterable[str]) -> dict[tuple[str, str], li
     for sheet in sheets:
         for exp in suite_definition(contract, sheet)["expectations"]:
             values = exp["kwargs"].get("value_set")
-            if exp["type"] == "expect_column_values_to_be_in_set" and isinstance(values, list):
-                if all(isinstance(v, str) for v in values):
-                    sets[(sheet, exp["kwargs"]["column"])] = values
+            if (exp["type"] == "expect_column_values_to_be_in_set" and isinstance(values, list)
+                    and all(isinstance(v, str) for v in values)):
+                sets[(sheet, exp["kwargs"]["column"])] = values
     return sets
 
 

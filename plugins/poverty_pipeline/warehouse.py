@@ -32,7 +32,7 @@ def start_embedded(pgdata: Path | None = None) -> str:
 
     pgdata = pgdata or LOCAL_DIR / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    pgserver.get_server(pgdata, cleanup_mode=None)
     return f"postgresql://postgres:embedded@/postgres?host={pgdata}"
 
 
