@@ -12,6 +12,9 @@ import time
 from poverty_pipeline.config import DBT_PROJECT_DIR, LOCAL_DIR, landing_url
 
 
+DAG_IDS = ("commune_ingest", "warehouse_build")
+
+
 def ensure_warehouse_url() -> str:
     """``POVERTY_WAREHOUSE_URL`` if set, else the embedded server's (started if needed)."""
     url = os.environ.get("POVERTY_WAREHOUSE_URL")
@@ -55,7 +58,7 @@ def cmd_run(args) -> None:
     env = runner.airflow_env(warehouse, landing)
     print("preparing Airflow metadata database …")
     runner.migrate(env)
-    for dag_id in ("commune_ingest", "warehouse_build"):
+    for dag_id in args.dags or DAG_IDS:
         print(f"running DAG {dag_id} through Airflow …")
         elapsed = runner.dags_test(dag_id, env)
         print(f"DAG {dag_id} succeeded in {elapsed:.0f} s")
@@ -127,8 +130,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--landing", default=landing_url(), help="landing URL (default POVERTY_LANDING_URL)")
     p.add_argument("--communes", nargs="*", help="commune codes (default: all 164)")
     p.set_defaults(func=cmd_generate)
-    sub.add_parser("run", parents=[gen], help="run ingest and build through Airflow, print the summary"
-                   ).set_defaults(func=cmd_run)
+    p = sub.add_parser("run", parents=[gen], help="run ingest and build through Airflow, print the summary")
+    p.add_argument("--dag", dest="dags", action="append", choices=DAG_IDS,
+                   help="run only this DAG (repeatable; default: all, in order)")
+    p.set_defaults(func=cmd_run)
     sub.add_parser("summary", help="print the rates by district").set_defaults(func=cmd_summary)
     sub.add_parser("warehouse-url", help="print (and start) the warehouse URL").set_defaults(func=cmd_url)
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)

@@ -13,11 +13,13 @@ from urllib.parse import quote
 
 from poverty_pipeline.config import LOCAL_DIR, PROJECT_ROOT, WAREHOUSE_CONN_ID, warehouse_parts
 
-# Lines of `airflow dags test` output worth showing while it runs.
+# Lines of `airflow dags test` output worth showing while it runs: task starts, the pipeline's
+# own progress messages, dbt's per-invocation totals, failures.
 PROGRESS = re.compile(
-    r"(poverty_pipeline\.\w+\]|Marking task as|Task instance .* state|DagRun Finished|"
-    r"ERROR|Traceback|Error:)"
+    r"(\[DAG TEST\] starting task_id=(?P<task>\S+)|\[poverty_pipeline\.\w+\]|Done\. PASS=|"
+    r"DagRun Finished|Traceback|\[error\s*\]|ERROR in )"
 )
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def airflow_connection_uri(url: str) -> str:
@@ -49,6 +51,15 @@ def airflow_env(warehouse_url: str, landing_url: str, home: Path | None = None) 
     return env
 
 
+def _message(line: str) -> str:
+    """A log line without its timestamp, level and logger decorations."""
+    text = ANSI.sub("", line).rstrip()
+    text = re.sub(r"^\S+Z \[\w+\s*\] ", "", text)  # structlog timestamp and level
+    text = re.sub(r"\s+\[[\w.]+\]( loc=\S+)?$", "", text)  # logger name and location
+    text = re.sub(r"^\d\d:\d\d:\d\d\s+", "", text)  # dbt's clock
+    return text[:160]
+
+
 def _airflow() -> str:
     return str(Path(sys.executable).with_name("airflow"))
 
@@ -75,8 +86,10 @@ def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, ech
     ) as proc:
         for line in proc.stdout:
             log.write(line)
-            if PROGRESS.search(line):
-                echo(f"  [{dag_id} {time.monotonic() - started:6.1f}s] {line.rstrip()[:200]}")
+            match = PROGRESS.search(line)
+            if match:
+                text = f"task {match['task']}" if match["task"] else _message(line)
+                echo(f"  [{dag_id} {time.monotonic() - started:6.1f}s] {text}")
             if "state=failed" in line or "DagRun Finished" in line and "failed" in line:
                 failed = True
     if proc.returncode != 0 or failed:

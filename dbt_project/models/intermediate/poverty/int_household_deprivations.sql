@@ -1,6 +1,27 @@
 -- Households × indicators, long: the deprivation flags of every household of a current
 -- review, unpivoted against the indicator seed of every standard. The seed names the
 -- submission column of each indicator and its proxy, so a new standard is a seed change.
+--
+-- A view: at province scale this is ~10 million rows (households × 34 indicators), cheap to
+-- aggregate in one pass and expensive to write. The flag columns are read from the seed when
+-- the model runs, so each flag is picked with a plain CASE (no per-row JSON).
+
+{{ config(materialized='view') }}
+
+{%- set flag_columns = [] -%}
+{%- if execute -%}
+    {%- set flag_query -%}
+        select flag_column from (
+            select submission_flag_column as flag_column from {{ ref('ref_poverty_indicators') }}
+            union
+            select proxy_flag_column from {{ ref('ref_poverty_indicators') }}
+        ) as columns_used
+        where flag_column is not null
+        order by flag_column
+    {%- endset -%}
+    {%- set flag_columns = run_query(flag_query).columns[0].values() -%}
+{%- endif %}
+
 
 with
 
@@ -38,8 +59,10 @@ current_households as (
         households.household_key as household_key,
         current_reviews.review_year as review_year,
         households.commune_code as commune_code,
-        households.submission_id as submission_id,
-        to_jsonb(households) as household_record
+        households.submission_id as submission_id
+        {%- for column in flag_columns %},
+        households.{{ column }} as {{ column }}
+        {%- endfor %}
     from households
     inner join current_reviews
         on households.submission_id = current_reviews.submission_id
@@ -59,10 +82,16 @@ flags as (
         indicators.submission_flag_column as submission_flag_column,
         indicators.proxy_flag_column as proxy_flag_column,
         indicators.missing_counts_as_not_deprived as missing_counts_as_not_deprived,
-        (current_households.household_record ->> indicators.submission_flag_column)::smallint
-            as reported_flag,
-        (current_households.household_record ->> indicators.proxy_flag_column)::smallint
-            as proxy_flag
+        case indicators.submission_flag_column
+            {%- for column in flag_columns %}
+            when '{{ column }}' then current_households.{{ column }}
+            {%- endfor %}
+        end::smallint as reported_flag,
+        case indicators.proxy_flag_column
+            {%- for column in flag_columns %}
+            when '{{ column }}' then current_households.{{ column }}
+            {%- endfor %}
+        end::smallint as proxy_flag
     from current_households
     cross join indicators
 
