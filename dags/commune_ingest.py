@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, task
+
 from poverty_pipeline.assets import RAW_COMMUNE_REVIEWS
 
 DOC = """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from builders import land
+
 from poverty_pipeline import runner
 from poverty_pipeline.samples.generate import generate_submissions
 from poverty_pipeline.warehouse import connect

@@ -60,7 +60,8 @@ def test_both_formats_normalise_to_the_same_frames(fmt):
     data = {"json": lambda: json_bytes(doc), "xlsx-codes": lambda: xlsx_bytes(doc),
             "xlsx-labels": lambda: xlsx_bytes(doc, labels=True)}[fmt]()
     name = "f.json" if fmt == "json" else "f.xlsx"
-    sub = normalise(Submission("id", f"communes/2021/{name}", "2021"), read_workbook(name, data), CONTRACT, SETS)
+    sub = Submission("id", f"communes/2021/{name}", "2021")
+    sub = normalise(sub, read_workbook(name, data), CONTRACT, SETS)
     assert sub.problems == []
     assert sub.info["ma_xa"] == "28249" and sub.info["ngay_lap"] == dt.date(2021, 12, 5)
     households = sub.tables["danh_sach_ho"]

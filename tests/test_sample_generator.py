@@ -10,11 +10,12 @@ import json
 from collections import Counter, defaultdict
 
 import pytest
+from python_calamine import CalamineWorkbook
+
 from poverty_pipeline.contract import header_index, header_key, load_contract
 from poverty_pipeline.reference import communes
 from poverty_pipeline.samples import build_submissions, generate_submissions, render
 from poverty_pipeline.samples.model import calibration
-from python_calamine import CalamineWorkbook
 
 YEARS = range(2021, 2026)
 CONTRACT = load_contract()

@@ -128,15 +128,16 @@ def _phase(name: str, url: str, landing: str) -> None:
                         copy.write(chunk)
             copied = time.monotonic() - started
             rows = cur.execute(FLOOR_SQL).fetchall()
-            print(json.dumps({"copy_s": round(copied, 2), "sql_s": round(time.monotonic() - started - copied, 2),
-                              "groups": len(rows)}))
+            sql_s = time.monotonic() - started - copied
+            print(json.dumps({"copy_s": round(copied, 2), "sql_s": round(sql_s, 2), "groups": len(rows)}))
 
 
 def _export_csv(url: str, folder: Path) -> int:
     from poverty_pipeline.warehouse import connect
 
     with connect(url) as conn, conn.cursor() as cur:
-        for table, source in (("floor_info", "commune_submission_info"), ("floor_households", "commune_households")):
+        tables = (("floor_info", "commune_submission_info"), ("floor_households", "commune_households"))
+        for table, source in tables:
             with (folder / f"{table}.csv").open("wb") as f, cur.copy(
                 f"copy raw.{source} to stdout with (format csv)"
             ) as copy:
@@ -156,35 +157,38 @@ def _fresh_database(server_url: str) -> str:
     return urlunsplit(urlsplit(server_url)._replace(path="/poverty_bench"))
 
 
+def _row(phase: str, seconds: float, rows: int, rss: int) -> str:
+    return f"| {phase} | {seconds:.1f} s | {rows / seconds:,.0f} | {rss / 2**20:,.0f} MiB |"
+
+
 def main(scale: float = 1.0, years: int = 5) -> None:
     from poverty_pipeline.cli import ensure_warehouse_url
     from poverty_pipeline.samples.generate import generate_submissions
     from poverty_pipeline.warehouse import dbt_env
 
     url = _fresh_database(ensure_warehouse_url())
-    env = {**os.environ, **dbt_env(url), "POVERTY_WAREHOUSE_URL": url, "GX_ANALYTICS_ENABLED": "false"}
+    env = {**os.environ, **dbt_env(url), "POVERTY_WAREHOUSE_URL": url,
+           "GX_ANALYTICS_ENABLED": "false"}
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="poverty-bench-") as tmp:
         landing = Path(tmp) / "landing"
         gen = generate_submissions(landing, years=range(2021, 2021 + years), scale=scale)
         print(f"generated {gen.files} files in {gen.seconds:.1f} s", flush=True)
 
-        ingest_s, ingest_rss, out = measure(
-            [py, "-c", f"from poverty_pipeline.bench import _phase; _phase('ingest', {url!r}, {landing.as_uri()!r})"], env)
+        phase = "from poverty_pipeline.bench import _phase; _phase({!r}, {!r}, {!r})"
+        ingest_s, ingest_rss, out = measure([py, "-c", phase.format("ingest", url, landing.as_uri())], env)
         report = json.loads(out.strip().splitlines()[-1])
         print(f"ingest: {ingest_s:.1f} s, {report}", flush=True)
 
         dbt = str(Path(py).with_name("dbt"))
-        build_s, build_rss, _ = measure(
-            [dbt, "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-             "--quiet"], env)
+        build_s, build_rss, _ = measure([dbt, "build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                                         "--profiles-dir", str(DBT_PROJECT_DIR)], env)
         print(f"dbt build: {build_s:.1f} s", flush=True)
 
         csv_dir = Path(tmp) / "csv"
         csv_dir.mkdir()
         rows = _export_csv(url, csv_dir)
-        floor_s, floor_rss, out = measure(
-            [py, "-c", f"from poverty_pipeline.bench import _phase; _phase('floor', {url!r}, {str(csv_dir)!r})"], env)
+        floor_s, floor_rss, out = measure([py, "-c", phase.format("floor", url, str(csv_dir))], env)
         floor = json.loads(out.strip().splitlines()[-1])
 
     lines = [
@@ -193,9 +197,10 @@ def main(scale: float = 1.0, years: int = 5) -> None:
         "",
         "| phase | wall time | rows/s | peak memory |",
         "|---|---:|---:|---:|",
-        f"| ingest (read + normalise + GX + COPY, one process) | {ingest_s:.1f} s | {rows / ingest_s:,.0f} | {ingest_rss / 2**20:,.0f} MiB |",
-        f"| build (`dbt build`: seeds, models, tests) | {build_s:.1f} s | {rows / build_s:,.0f} | {build_rss / 2**20:,.0f} MiB |",
-        f"| floor: COPY from CSV + one SQL statement | {floor_s:.1f} s (COPY {floor['copy_s']} s, SQL {floor['sql_s']} s) | {rows / floor_s:,.0f} | {floor_rss / 2**20:,.0f} MiB |",
+        _row("ingest (read + normalise + GX + COPY, one process)", ingest_s, rows, ingest_rss),
+        _row("build (`dbt build`: seeds, models, tests)", build_s, rows, build_rss),
+        _row(f"floor: COPY from CSV ({floor['copy_s']} s) + one SQL statement ({floor['sql_s']} s)",
+             floor_s, rows, floor_rss),
     ]
     text = "\n".join(lines)
     print("\n" + text)

@@ -11,7 +11,6 @@ import time
 
 from poverty_pipeline.config import DBT_PROJECT_DIR, LOCAL_DIR, landing_url
 
-
 DAG_IDS = ("commune_ingest", "warehouse_build")
 
 
