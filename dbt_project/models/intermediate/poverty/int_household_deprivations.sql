@@ -4,7 +4,9 @@
 --
 -- A view: at province scale this is ~10 million rows (households × 34 indicators), cheap to
 -- aggregate in one pass and expensive to write. The flag columns are read from the seed when
--- the model runs, so each flag is picked with a plain CASE (no per-row JSON).
+-- the model runs, so each flag is picked with a plain CASE (no per-row JSON). The household
+-- CTE is materialized so PostgreSQL crosses each household once with the indicators instead of
+-- re-joining ten million rows on the submission key.
 
 {{ config(materialized='view') }}
 
@@ -53,7 +55,7 @@ indicators as (
 
 ),
 
-current_households as (
+current_households as materialized (
 
     select
         households.household_key as household_key,
