@@ -7,3 +7,9 @@ RAW_COMMUNE_REVIEWS = Asset(
     uri="x-poverty-warehouse://raw/commune_reviews",
     group="poverty_warehouse",
 )
+
+RAW_AGENCY_REPORTS = Asset(
+    name="warehouse_raw_agency_reports",
+    uri="x-poverty-warehouse://raw/agency_reports",
+    group="poverty_warehouse",
+)

@@ -1,18 +1,25 @@
 """The submission contracts as data: sheets, fields, types and header labels.
 
 Loaded from ``contracts/*.yml``; the parser, the loader's raw tables and the sample generator
-all read the same definition, so a new column is one line in the YAML.
+all read the same definition, so a new column is one line in the YAML. What differs between
+contracts beyond the sheets — the landing folder and its period, the raw tables, how the
+``audit.submissions`` row is filled, what supersedes what, the helper columns the suites
+compare against — is data in the same file, so a new kind of submission is a new YAML file
+plus its Great Expectations suites.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
 import yaml
+
+CONTRACTS = ("commune_household_review", "agency_task_report")
 
 SQL_TYPES = {
     "text": "text",
@@ -21,7 +28,11 @@ SQL_TYPES = {
     "flag": "smallint",
     "date": "date",
     "code_list": "text",
+    "period": "text",
 }
+
+# audit.submissions columns a contract's ``record`` may fill.
+RECORD_COLUMNS = ("submitter_code", "period", "review_year", "review_type", "review_month")
 
 
 @dataclass(frozen=True)
@@ -54,12 +65,79 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class ValueSpec:
+    """How one derived value (an audit column, a helper column) is computed from a submission.
+
+    ``field``: a field of the key-value sheet, or ``path_period`` — the period of the folder
+    the file lies in; ``formats``: the first template whose placeholders are all present (not
+    blank, not 0) among the key-value fields and the values computed before it; ``when``: the
+    value exists only when those fields have those values; ``fallback``: a field (or
+    ``path_period``) used when the value is blank.
+    """
+
+    field: str | None = None
+    formats: tuple[str, ...] = ()
+    when: tuple[tuple[str, object], ...] = ()
+    fallback: str | None = None
+    type: str = "text"
+
+    @classmethod
+    def parse(cls, spec: Mapping) -> ValueSpec:
+        formats = spec.get("format", ())
+        return cls(
+            field=spec.get("field"),
+            formats=(formats,) if isinstance(formats, str) else tuple(formats),
+            when=tuple((spec.get("when") or {}).items()),
+            fallback=spec.get("fallback"),
+            type=spec.get("type", "text"),
+        )
+
+    def evaluate(self, info: Mapping[str, object], computed: Mapping[str, object],
+                 path_period: str | None) -> object:
+        def lookup(name: str) -> object:
+            return path_period if name == "path_period" else info.get(name)
+
+        value: object = None
+        if all(info.get(k) == v for k, v in self.when):
+            if self.field:
+                value = lookup(self.field)
+            names = {**info, **computed}
+            for template in self.formats:
+                placeholders = [m.group(1) for m in re.finditer(r"{(\w+)[^}]*}", template)]
+                if all(names.get(p) for p in placeholders):
+                    value = template.format(**names)
+                    break
+        if not value and self.fallback:
+            value = lookup(self.fallback)
+        return value
+
+
+@dataclass(frozen=True)
 class Contract:
     name: str
     version: int
     landing_folder: str
     period_pattern: re.Pattern
     sheets: dict[str, Sheet]
+    raw_tables: dict[str, str] = field(default_factory=dict)  # sheet → table in schema raw
+    main_sheet: str | None = None  # the sheet whose rows audit.submissions.row_count counts
+    record: dict[str, ValueSpec] = field(default_factory=dict)  # audit.submissions column → spec
+    contact: dict[str, str] = field(default_factory=dict)  # name/phone → key-value field
+    supersede_on: tuple[str, ...] = ()  # audit columns that identify "the same submission"
+    validation_columns: dict[str, dict[str, ValueSpec]] = field(default_factory=dict)
+    suite_parameters: tuple[str, ...] = ()
+
+    @property
+    def info_sheet(self) -> Sheet:
+        """The key-value sheet (thong_tin): what the submission is about."""
+        return next(s for s in self.sheets.values() if s.layout == "key_value")
+
+    def record_values(self, info: Mapping[str, object], path_period: str | None) -> dict[str, object]:
+        """The audit.submissions columns this contract fills, from the file's key-value sheet."""
+        values: dict[str, object] = {}
+        for column, spec in self.record.items():
+            values[column] = spec.evaluate(info, values, path_period)
+        return values
 
 
 def header_key(text: object) -> str:
@@ -86,13 +164,31 @@ def load_contract(name: str = "commune_household_review") -> Contract:
         )
         for sheet_name, sheet in spec["sheets"].items()
     }
+    record = {column: ValueSpec.parse(v) for column, v in (spec.get("record") or {}).items()}
+    unknown = set(record) - set(RECORD_COLUMNS)
+    if unknown:
+        raise ValueError(f"contract {name}: record columns {sorted(unknown)} are not audit columns")
     return Contract(
         name=spec["contract"],
         version=spec["version"],
         landing_folder=spec["landing_folder"],
         period_pattern=re.compile(spec["period_pattern"]),
         sheets=sheets,
+        raw_tables=dict(spec.get("raw_tables") or {}),
+        main_sheet=spec.get("main_sheet"),
+        record=record,
+        contact=dict(spec.get("contact") or {}),
+        supersede_on=tuple(spec.get("supersede_on") or ()),
+        validation_columns={
+            sheet: {column: ValueSpec.parse(v) for column, v in columns.items()}
+            for sheet, columns in (spec.get("validation_columns") or {}).items()
+        },
+        suite_parameters=tuple(spec.get("suite_parameters") or ()),
     )
+
+
+def all_contracts() -> list[Contract]:
+    return [load_contract(name) for name in CONTRACTS]
 
 
 def header_index(sheet: Sheet) -> dict[str, str]:

@@ -38,12 +38,17 @@ class BatchReport:
         return sum(o.household_rows for o in self.outcomes)
 
     @property
+    def rows(self) -> int:
+        """Rows loaded into the contract's main table (households, activities)."""
+        return sum(o.rows for o in self.outcomes)
+
+    @property
     def loaded(self) -> int:
         return sum(o.status.startswith("accepted") for o in self.outcomes)
 
     def as_dict(self) -> dict:
         return {"files": len(self.outcomes), "loaded": self.loaded,
-                "household_rows": self.household_rows, **self.counts}
+                "household_rows": self.household_rows, "rows": self.rows, **self.counts}
 
 
 def prepare(landed: LandedFile, data: bytes, contract: Contract, sets) -> Submission:
@@ -51,9 +56,9 @@ def prepare(landed: LandedFile, data: bytes, contract: Contract, sets) -> Submis
     sub = Submission(submission_id=landed.submission_id, path=landed.path, path_period=None)
     match = contract.period_pattern.match(landed.period)
     if match:
-        sub.path_period = match.group("review_year")
+        sub.path_period = match.group("period").upper()
     else:
-        sub.add(problem("path_period", value=landed.period))
+        sub.add(problem("path_period", value=landed.period, contract=contract.name))
     try:
         workbook = read_workbook(landed.path, data)
     except ReadError as exc:
@@ -69,6 +74,8 @@ def ingest_files(
     run_id: str | None = None,
     contract_name: str = "commune_household_review",
 ) -> BatchReport:
+    """Read, normalise, validate and record ``files`` (found by ``discover.new_files`` under
+    the contract's landing folder) against the contract ``contract_name``."""
     contract = load_contract(contract_name)
     sets = value_sets(contract.name, contract.sheets)
     root = landing_root(landing_url)
@@ -98,6 +105,6 @@ def ingest_files(
         if outcome.status == "rejected":
             first = next(p for p in sub.problems if p.is_error)
             log.warning("rejected %s: %d problem(s), first: %s", sub.path, outcome.errors, first.message_en)
-    log.info("recorded %d files, %d household rows (%.1f s): %s", len(subs),
-             report.household_rows, time.monotonic() - started, report.counts)
+    log.info("recorded %d files, %d %s rows (%.1f s): %s", len(subs), report.rows,
+             contract.main_sheet, time.monotonic() - started, report.counts)
     return report

@@ -2,9 +2,11 @@
 
 An accepted submission is loaded with COPY into the raw tables in ONE transaction together with
 its ``audit.submissions`` row (so a crash leaves nothing half-loaded) and supersedes the earlier
-accepted submission of the same review. A rejected one writes its audit row and one
-``audit.submission_problems`` row per problem, and nothing in raw. The content hash is the
-primary key, so the same file is never loaded twice, even by two runs at once.
+accepted submission of the same review (the contract's ``supersede_on``). A rejected one writes
+its audit row and one ``audit.submission_problems`` row per problem, and nothing in raw but
+whom to contact about it (``raw.submission_contacts``). The content hash is the primary key, so
+the same file is never loaded twice, even by two runs at once. Which raw tables, which audit
+columns and what supersedes what come from the contract YAML.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from poverty_pipeline.contract import Contract
 from poverty_pipeline.normalise import Submission
 from poverty_pipeline.problems import Problem
-from poverty_pipeline.warehouse import RAW_TABLES
 
 PROBLEM_COLUMNS = ("submission_id", "severity", "sheet", "row_number", "column_name", "value",
                    "rule", "message_vi", "message_en")
@@ -32,6 +34,7 @@ class Outcome:
     household_rows: int = 0
     errors: int = 0
     warnings: int = 0
+    rows: int = 0  # rows loaded into the contract's main table (households, activities)
 
 
 def already_recorded(conn: psycopg.Connection, submission_ids: list[str]) -> set[str]:
@@ -48,12 +51,15 @@ def record(conn: psycopg.Connection, sub: Submission, contract: Contract, run_id
     warnings = len(sub.problems) - errors
     status = "rejected" if errors else ("accepted_with_warnings" if warnings else "accepted")
     households = 0 if errors else len(sub.tables.get("danh_sach_ho", ()))
+    rows = 0 if errors else len(sub.tables.get(contract.main_sheet, ()))
     try:
         with conn.transaction():
-            inserted = _insert_submission(conn, sub, contract, status, households, errors, warnings, run_id)
+            inserted = _insert_submission(conn, sub, contract, status, households, rows, errors,
+                                          warnings, run_id)
             if not inserted:
                 return Outcome(sub.submission_id, sub.path, "duplicate")
             _copy_problems(conn, sub.submission_id, sub.problems)
+            _insert_contact(conn, sub, contract)
             if status != "rejected":
                 _copy_raw(conn, sub, contract)
                 _supersede(conn, sub, contract)
@@ -63,29 +69,37 @@ def record(conn: psycopg.Connection, sub: Submission, contract: Contract, run_id
 
         sub.problems.append(problem("load_failed", detail=str(exc).splitlines()[0]))
         return record(conn, sub, contract, run_id)
-    return Outcome(sub.submission_id, sub.path, status, households, errors, warnings)
+    return Outcome(sub.submission_id, sub.path, status, households, errors, warnings, rows)
 
 
 def _insert_submission(conn, sub: Submission, contract: Contract, status: str, households: int,
-                       errors: int, warnings: int, run_id: str | None) -> bool:
-    info = sub.info
-    review_type = info.get("loai_ra_soat")
-    month = info.get("thang") if review_type == "thuong_xuyen" else None
-    year = info.get("nam_ra_soat")
-    period = (f"{year}-{int(month):02d}" if month else str(year)) if year else sub.path_period
-    cur = conn.execute(
-        """
-        insert into audit.submissions (
-            submission_id, contract, path, submitter_code, period, review_year, review_type,
-            review_month, received_at, status, household_rows, error_count, warning_count,
-            ingest_run_id)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s, %s, %s, %s, %s)
-        on conflict (submission_id) do nothing
-        """,
-        (sub.submission_id, contract.name, sub.path, info.get("ma_xa"), period, year,
-         review_type, month, status, households, errors, warnings, run_id),
+                       rows: int, errors: int, warnings: int, run_id: str | None) -> bool:
+    values = contract.record_values(sub.info, sub.path_period)
+    columns = ["submission_id", "contract", "path", *values, "status", "household_rows",
+               "row_count", "error_count", "warning_count", "ingest_run_id"]
+    params = [sub.submission_id, contract.name, sub.path, *values.values(), status, households,
+              rows, errors, warnings, run_id]
+    statement = sql.SQL(
+        "insert into audit.submissions ({columns}, received_at) values ({values}, clock_timestamp()) "
+        "on conflict (submission_id) do nothing"
+    ).format(
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
     )
-    return cur.rowcount == 1
+    return conn.execute(statement, params).rowcount == 1
+
+
+def _insert_contact(conn, sub: Submission, contract: Contract) -> None:
+    """Whom to contact about the file (the preparer and phone it gives), for the follow-up list."""
+    name = sub.info.get(contract.contact.get("name", ""))
+    phone = sub.info.get(contract.contact.get("phone", ""))
+    if name is None and phone is None:
+        return
+    conn.execute(
+        "insert into raw.submission_contacts (submission_id, contact_name, contact_phone) "
+        "values (%s, %s, %s) on conflict (submission_id) do nothing",
+        (sub.submission_id, None if name is None else str(name), None if phone is None else str(phone)),
+    )
 
 
 def _copy_problems(conn, submission_id: str, problems: list[Problem]) -> None:
@@ -102,7 +116,7 @@ def _copy_problems(conn, submission_id: str, problems: list[Problem]) -> None:
 def _copy_raw(conn, sub: Submission, contract: Contract) -> None:
     info_sheet = next(s for s in contract.sheets.values() if s.layout == "key_value")
     rows = {info_sheet.name: pd.DataFrame([{c: sub.info.get(c) for c in info_sheet.codes}]), **sub.tables}
-    for sheet_name, table in RAW_TABLES.items():
+    for sheet_name, table in contract.raw_tables.items():
         sheet = contract.sheets[sheet_name]
         frame = rows[sheet_name]
         keyed = sheet.layout != "key_value"
@@ -125,20 +139,26 @@ def _cell(value: object) -> object:
 
 
 def _supersede(conn, sub: Submission, contract: Contract) -> None:
-    """The newest accepted submission of a review replaces the earlier ones (kept in history)."""
+    """The newest accepted submission of a review replaces the earlier ones (kept in history).
+
+    "The same review" is the same contract, submitter and values of the contract's
+    ``supersede_on`` columns (a commune's year, type and month; an agency's period).
+    """
+    same = [sql.SQL("older.{0} is not distinct from newer.{0}").format(sql.Identifier(column))
+            for column in contract.supersede_on if column != "submitter_code"]
     conn.execute(
-        """
-        update audit.submissions as older
-           set status = 'superseded', superseded_by = newer.submission_id
-          from audit.submissions as newer
-         where newer.submission_id = %s
-           and older.contract = newer.contract
-           and older.submitter_code = newer.submitter_code
-           and older.review_year = newer.review_year
-           and older.review_type = newer.review_type
-           and older.review_month is not distinct from newer.review_month
-           and older.submission_id <> newer.submission_id
-           and older.status in ('accepted', 'accepted_with_warnings')
-        """,
+        sql.SQL(
+            """
+            update audit.submissions as older
+               set status = 'superseded', superseded_by = newer.submission_id
+              from audit.submissions as newer
+             where newer.submission_id = %s
+               and older.contract = newer.contract
+               and older.submitter_code = newer.submitter_code
+               {same}
+               and older.submission_id <> newer.submission_id
+               and older.status in ('accepted', 'accepted_with_warnings')
+            """
+        ).format(same=sql.SQL("").join(sql.SQL(" and ") + cond for cond in same)),
         (sub.submission_id,),
     )

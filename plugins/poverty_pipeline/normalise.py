@@ -128,6 +128,15 @@ def to_date(value: object) -> dt.date:
     raise ValueProblem("not_date")
 
 
+def to_period(value: object) -> str:
+    """A reporting period: ``YYYY``, ``YYYY-MM`` or ``YYYY-Qn``. A date cell (Excel turns a
+    typed ``2024-03`` into 1 March 2024) is read as its month; ``q`` is upper-cased. Whether
+    the text is a valid period is the suite's rule, not a type error."""
+    if isinstance(value, dt.date):
+        return f"{value.year:04d}-{value.month:02d}"
+    return to_text(value).upper()
+
+
 def to_code_list(value: object) -> str:
     codes = [c.strip().lower() for c in to_text(value).split(";")]
     return ";".join(c for c in codes if c)
@@ -140,6 +149,7 @@ CONVERTERS = {
     "flag": to_flag,
     "date": to_date,
     "code_list": to_code_list,
+    "period": to_period,
 }
 
 # Frame dtypes per contract type; nullable so a blank stays a blank.

@@ -49,9 +49,12 @@ def problem(
     column: str | None = None,
     value: object = None,
     detail: str = "",
+    contract: str | None = None,
 ) -> Problem:
-    """A problem of a rule from ``contracts/rules.yml``, its messages filled in."""
+    """A problem of a rule from ``contracts/rules.yml``, its messages filled in (the
+    contract's own wording when the rule has one under ``by_contract``)."""
     entry = _catalogue()[rule]
+    entry = {**entry, **(entry.get("by_contract") or {}).get(contract, {})}
     fields = {"sheet": sheet or "", "column": column or "", "value": quote(value) or "", "detail": detail}
     return Problem(
         severity=entry["severity"],

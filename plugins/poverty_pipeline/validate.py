@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from poverty_pipeline.config import EXPECTATIONS_DIR
+from poverty_pipeline.contract import Contract, load_contract
 from poverty_pipeline.normalise import Submission
 from poverty_pipeline.problems import Problem, quote
-from poverty_pipeline.reference import commune_codes
 
 INDEX_COLUMNS = ["_submission_id", "_row_number"]
 
@@ -37,23 +37,52 @@ def suite_definition(contract: str, sheet: str) -> dict:
 
 def value_sets(contract: str, sheets: Iterable[str]) -> dict[tuple[str, str], list[str]]:
     """The allowed codes per (sheet, column), read from the suites' in-set expectations,
-    so the normaliser canonicalises values to exactly what the suite accepts."""
+    so the normaliser canonicalises values to exactly what the suite accepts.
+
+    A set given as a run-time ``$PARAMETER`` is used too when the expectation's ``meta``
+    says ``"canonicalise": true`` (agency codes: ``ubnd-815`` → ``UBND-815``).
+    """
     sets: dict[tuple[str, str], list[str]] = {}
     for sheet in sheets:
         for exp in suite_definition(contract, sheet)["expectations"]:
             values = exp["kwargs"].get("value_set")
+            if (isinstance(values, dict) and "$PARAMETER" in values
+                    and (exp.get("meta") or {}).get("canonicalise")):
+                values = PARAMETERS[values["$PARAMETER"]]()
             if (exp["type"] == "expect_column_values_to_be_in_set" and isinstance(values, list)
                     and all(isinstance(v, str) for v in values)):
                 sets[(sheet, exp["kwargs"]["column"])] = values
     return sets
 
 
-def parameters(today: dt.date | None = None) -> dict[str, object]:
-    """Run-time values the suites refer to as ``$PARAMETER``."""
-    return {
-        "commune_codes": sorted(commune_codes()),
-        "today": pd.Timestamp(today or dt.date.today()),
-    }
+def _commune_codes() -> list[str]:
+    from poverty_pipeline.reference import commune_codes
+
+    return sorted(commune_codes())
+
+
+def _agency_codes() -> list[str]:
+    from poverty_pipeline.registry import agency_codes
+
+    return sorted(agency_codes())
+
+
+# Run-time values the suites refer to as ``$PARAMETER``, by name; a contract lists the ones
+# its suites use (``suite_parameters``). Reference lists are read from the dbt seeds, so the
+# warehouse and the ingest checks share one list.
+PARAMETERS = {
+    "commune_codes": _commune_codes,
+    "agency_codes": _agency_codes,
+}
+
+
+def parameters(today: dt.date | None = None, names: Iterable[str] | None = None) -> dict[str, object]:
+    """Run-time values the suites refer to as ``$PARAMETER`` (all of them, or ``names``)."""
+    wanted = set(PARAMETERS) | {"today"} if names is None else set(names)
+    values: dict[str, object] = {name: PARAMETERS[name]() for name in PARAMETERS if name in wanted}
+    if "today" in wanted:
+        values["today"] = pd.Timestamp(today or dt.date.today())
+    return values
 
 
 @cache
@@ -74,27 +103,54 @@ def _suite(contract: str, sheet: str):
     return gx.ExpectationSuite(**definition)
 
 
-def sheet_frames(subs: list[Submission]) -> dict[str, pd.DataFrame]:
-    """One frame per sheet with the rows of every submission, tagged for attribution."""
+def _helper_value(value: object, kind: str) -> object:
+    if value is None or value == "":
+        return pd.NA
+    if kind == "integer":
+        return int(value)
+    if kind == "date":
+        return pd.Timestamp(value)
+    return value
+
+
+def sheet_frames(subs: list[Submission], contract: Contract | None = None) -> dict[str, pd.DataFrame]:
+    """One frame per sheet with the rows of every submission, tagged for attribution, with
+    the contract's helper columns (``validation_columns``: the folder's period, the review
+    year, the report date …) the suites compare against."""
+    contract = contract or load_contract()
+    info_sheet = contract.info_sheet
+    helpers = contract.validation_columns
     frames: dict[str, list[pd.DataFrame]] = {}
     for sub in subs:
+        computed = {
+            sheet: {col: _helper_value(spec.evaluate(sub.info, {}, sub.path_period), spec.type)
+                    for col, spec in columns.items()}
+            for sheet, columns in helpers.items()
+        }
         info = pd.DataFrame([{**sub.info, "_row_number": 0}])
-        info["_path_year"] = int(sub.path_period) if sub.path_period else pd.NA
-        frames.setdefault("thong_tin", []).append(info.assign(_submission_id=sub.submission_id))
-        review_year = sub.info.get("nam_ra_soat") or (int(sub.path_period) if sub.path_period else None)
+        for col, value in computed.get(info_sheet.name, {}).items():
+            info[col] = value
+        frames.setdefault(info_sheet.name, []).append(info.assign(_submission_id=sub.submission_id))
         for sheet, table in sub.tables.items():
             tagged = table.assign(_submission_id=sub.submission_id)
-            if sheet == "danh_sach_ho":
-                tagged["_review_year"] = review_year
+            for col, value in computed.get(sheet, {}).items():
+                tagged[col] = value
             frames.setdefault(sheet, []).append(tagged)
     combined = {}
     for sheet, parts in frames.items():
         frame = pd.concat(parts, ignore_index=True)
-        for col in ("_path_year", "_review_year", "nam_ra_soat"):
-            if col in frame:
+        fields = contract.sheets[sheet].fields
+        types = {col: spec.type for col, spec in helpers.get(sheet, {}).items()}
+        if sheet == info_sheet.name:  # one-row frames: pandas cannot infer nullable types
+            types.update({f.code: f.type for f in fields if f.type == "integer"})
+        types.update({f.code: f.type for f in fields if f.type == "date"})
+        for col, kind in types.items():
+            if col not in frame:
+                continue
+            if kind == "integer":
                 frame[col] = frame[col].astype("Int64")
-        if "ngay_lap" in frame:
-            frame["ngay_lap"] = pd.to_datetime(frame["ngay_lap"])
+            elif kind == "date":
+                frame[col] = pd.to_datetime(frame[col])
         combined[sheet] = frame
     return combined
 
@@ -109,10 +165,11 @@ def validate_batch(
     if not subs:
         return
     by_id = {sub.submission_id: sub for sub in subs}
+    spec = load_contract(contract)
     context = _context()
     source = context.data_sources.add_or_update_pandas(f"{contract}_batch")
-    params = parameters(today)
-    for sheet, frame in sheet_frames(subs).items():
+    params = parameters(today, spec.suite_parameters or None)
+    for sheet, frame in sheet_frames(subs, spec).items():
         # A column no file had (all missing-column errors) still has to exist for the suite.
         for col in sheet_columns[sheet]:
             if col not in frame:
@@ -136,7 +193,7 @@ def validate_batch(
             for found in _problems(sheet, config, exp_result.result):
                 sub_id, prob = found
                 sub = by_id[sub_id]
-                if prob.sheet == "thong_tin":
+                if prob.sheet == spec.info_sheet.name:
                     prob = _with_row(prob, sub.info_rows.get(prob.column_name))
                 if (prob.sheet, prob.row_number, prob.column_name) in sub.bad_cells:
                     continue  # already reported as a value of the wrong type

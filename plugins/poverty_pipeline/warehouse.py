@@ -9,13 +9,10 @@ from pathlib import Path
 import psycopg
 
 from poverty_pipeline.config import LOCAL_DIR, warehouse_url
-from poverty_pipeline.contract import Contract, load_contract
+from poverty_pipeline.contract import Contract, all_contracts, load_contract
 
-RAW_TABLES = {
-    "thong_tin": "commune_submission_info",
-    "tong_hop": "commune_area_totals",
-    "danh_sach_ho": "commune_households",
-}
+# The commune contract's raw tables (sheet → table); each contract names its own in its YAML.
+RAW_TABLES = load_contract().raw_tables
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
@@ -42,7 +39,7 @@ def raw_columns(contract: Contract, sheet: str) -> list[tuple[str, str]]:
 
 def raw_table_ddl(contract: Contract) -> str:
     statements = []
-    for sheet, table in RAW_TABLES.items():
+    for sheet, table in contract.raw_tables.items():
         row_key = "" if contract.sheets[sheet].layout == "key_value" else "row_number integer not null,\n    "
         columns = ",\n    ".join(f"{code} {sql_type}" for code, sql_type in raw_columns(contract, sheet))
         primary_key = "submission_id" if not row_key else "submission_id, row_number"
@@ -57,14 +54,14 @@ def raw_table_ddl(contract: Contract) -> str:
 
 
 def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create schemas and tables that do not exist yet (idempotent)."""
-    contract = load_contract()
+    """Create schemas and tables that do not exist yet, for every contract (idempotent)."""
     base = resources.files("poverty_pipeline").joinpath("sql/warehouse.sql").read_text("utf-8")
     with conn.transaction():
         # Two tasks may start on a new warehouse at once; serialise the DDL.
         conn.execute("select pg_advisory_xact_lock(hashtext('poverty_pipeline.ensure_schema'))")
         conn.execute(base)
-        conn.execute(raw_table_ddl(contract))
+        for contract in all_contracts():
+            conn.execute(raw_table_ddl(contract))
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:

@@ -7,8 +7,9 @@ create table if not exists audit.submissions (
     submission_id    text primary key,           -- sha256 of the file's bytes
     contract         text not null,              -- commune_household_review, ...
     path             text not null,              -- where it was found in the landing location
-    submitter_code   text,                       -- commune code (null when unreadable)
-    period           text,                       -- review year, or year-month of a monthly review
+    submitter_code   text,                       -- commune or agency code (null when unreadable)
+    period           text,                       -- review year, or year-month of a monthly review;
+                                                 -- an agency's YYYY, YYYY-MM or YYYY-Qn
     review_year      integer,
     review_type      text,                       -- dinh_ky | thuong_xuyen
     review_month     integer,
@@ -23,6 +24,11 @@ create table if not exists audit.submissions (
 );
 create index if not exists submissions_review_idx
     on audit.submissions (contract, submitter_code, review_year, review_type, review_month);
+-- Added with the agency contract (nullable, so older warehouses gain them in place).
+alter table audit.submissions
+    add column if not exists row_count integer;  -- rows of the contract's main sheet loaded
+create index if not exists submissions_period_idx
+    on audit.submissions (contract, submitter_code, period);
 
 -- One row per problem found in a submission.
 create table if not exists audit.submission_problems (
@@ -39,3 +45,11 @@ create table if not exists audit.submission_problems (
 );
 create index if not exists submission_problems_submission_idx
     on audit.submission_problems (submission_id);
+
+-- Whom to contact about a file: the preparer (and phone) it gives, kept for every recorded file,
+-- rejected ones too, for the follow-up lists. Personal data: in raw, restricted.
+create table if not exists raw.submission_contacts (
+    submission_id    text primary key references audit.submissions (submission_id),
+    contact_name     text,
+    contact_phone    text
+);
