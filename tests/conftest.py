@@ -4,11 +4,11 @@ one when none answers), a fresh database per test module, and a landing folder."
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
+from databases import create_database, drop_database
 
 # Before anything imports Airflow: its configuration is read once, at import.
 _ROOT = Path(__file__).resolve().parents[1]
@@ -36,26 +36,6 @@ def _server_url() -> str:
 def pytest_configure(config):
     # Resolved once so every fixture (and tests/dbt) uses the same server.
     os.environ["POVERTY_TEST_SERVER_URL"] = _server_url()
-
-
-def database_url(server_url: str, dbname: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path=f"/{dbname}"))
-
-
-def create_database(prefix: str) -> tuple[str, str]:
-    server = os.environ["POVERTY_TEST_SERVER_URL"]
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return name, database_url(server, name)
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(os.environ["POVERTY_TEST_SERVER_URL"], autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 @pytest.fixture

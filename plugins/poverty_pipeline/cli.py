@@ -11,7 +11,7 @@ import time
 
 from poverty_pipeline.config import DBT_PROJECT_DIR, LOCAL_DIR, landing_url
 
-DAG_IDS = ("commune_ingest", "warehouse_build")
+DAG_IDS = ("commune_ingest", "agency_ingest", "warehouse_build")
 
 
 def ensure_warehouse_url() -> str:
@@ -26,20 +26,22 @@ def ensure_warehouse_url() -> str:
     return url
 
 
-def landing_has_submissions(url: str) -> bool:
+def landing_has(url: str, folder: str) -> bool:
     from poverty_pipeline.discover import landing_root, walk
 
-    return next(walk(landing_root(url), "communes"), None) is not None
+    return next(walk(landing_root(url), folder), None) is not None
 
 
 def cmd_generate(args) -> None:
+    """Sample commune reviews and agency reports for the review years."""
+    from poverty_pipeline.samples.agencies import generate_agency_reports
     from poverty_pipeline.samples.generate import generate_submissions
 
     started = time.monotonic()
-    summary = generate_submissions(args.landing, years=range(args.first_year, args.last_year + 1),
-                                   seed=args.seed, scale=args.scale,
-                                   communes=getattr(args, "communes", None))
-    print(summary)
+    years = range(args.first_year, args.last_year + 1)
+    print(generate_submissions(args.landing, years=years, seed=args.seed, scale=args.scale,
+                               communes=getattr(args, "communes", None)))
+    print(generate_agency_reports(args.landing, years=years, seed=args.seed))
     print(f"generated in {time.monotonic() - started:.1f} s into {args.landing}")
 
 
@@ -50,8 +52,8 @@ def cmd_run(args) -> None:
     started = time.monotonic()
     warehouse = ensure_warehouse_url()
     landing = landing_url()
-    if not landing_has_submissions(landing):
-        print(f"no submissions under {landing}/communes: writing sample submissions")
+    if not (landing_has(landing, "communes") or landing_has(landing, "agencies")):
+        print(f"no submissions under {landing}: writing sample submissions")
         args.landing = landing
         cmd_generate(args)
     env = runner.airflow_env(warehouse, landing)
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--seed", type=int, default=2021)
     gen.add_argument("--scale", type=float, default=1.0, help="multiplies households")
 
-    p = sub.add_parser("generate", parents=[gen], help="write sample commune submissions")
+    p = sub.add_parser("generate", parents=[gen], help="write sample commune and agency submissions")
     p.add_argument("--landing", default=landing_url(), help="landing URL (default POVERTY_LANDING_URL)")
     p.add_argument("--communes", nargs="*", help="commune codes (default: all 164)")
     p.set_defaults(func=cmd_generate)

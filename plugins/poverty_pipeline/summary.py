@@ -54,7 +54,10 @@ def district_summary(conn: psycopg.Connection) -> str:
 
 def submission_counts(conn: psycopg.Connection) -> str:
     rows = conn.execute(
-        "select status, count(*), sum(household_rows) from audit.submissions group by status order by status"
+        "select contract, status, count(*) from audit.submissions group by 1, 2 order by 1, 2"
     ).fetchall()
-    parts = [f"{status}: {n} files ({households or 0} households)" for status, n, households in rows]
-    return "Submissions — " + "; ".join(parts)
+    by_contract: dict[str, list[str]] = {}
+    for contract, status, n in rows:
+        by_contract.setdefault(contract, []).append(f"{status} {n}")
+    return "\n".join(f"Submissions ({contract}): " + ", ".join(parts)
+                     for contract, parts in by_contract.items())

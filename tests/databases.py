@@ -1,0 +1,29 @@
+"""Create and drop the uniquely named databases tests work in (importable from any test module,
+unlike a conftest)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+
+
+def database_url(server_url: str, dbname: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def create_database(prefix: str) -> tuple[str, str]:
+    server = os.environ["POVERTY_TEST_SERVER_URL"]
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return name, database_url(server, name)
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(os.environ["POVERTY_TEST_SERVER_URL"], autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
