@@ -161,6 +161,21 @@ def canonical_values(values: list[str]) -> dict[str, str]:
     return {header_key(v): v for v in values}
 
 
+def convert_value(spec: Field, value: object, canon: dict[str, str] | None) -> tuple[object, str | None]:
+    """(converted value, None) or (None, the rule the value breaks). Pure: no problem recorded."""
+    if _is_blank(value):
+        return None, None
+    try:
+        converted = CONVERTERS[spec.type](value)
+    except ValueProblem as bad:
+        return None, bad.rule
+    if converted == "":
+        return None, None
+    if canon and isinstance(converted, str):
+        converted = canon.get(header_key(converted), converted)
+    return converted, None
+
+
 def convert(
     sub: Submission,
     spec: Field,
@@ -169,19 +184,26 @@ def convert(
     sheet: str,
     row: int | None,
     canon: dict[str, str] | None,
+    memo: dict | None = None,
 ) -> object:
-    if _is_blank(value):
-        return None
-    try:
-        converted = CONVERTERS[spec.type](value)
-    except ValueProblem as bad:
-        sub.add(problem(bad.rule, sheet=sheet, row_number=row, column=spec.code, value=value))
+    """Convert one cell; a value of the wrong type becomes a problem on ``sub`` and a blank.
+
+    ``memo`` (one per column) remembers converted values: most cells of a column repeat a few
+    values (flags, area codes, hamlets), so each distinct value is converted once.
+    """
+    if memo is None:
+        converted, rule = convert_value(spec, value, canon)
+    else:
+        key = (value.__class__, value)
+        try:
+            converted, rule = memo[key]
+        except KeyError:
+            converted, rule = memo[key] = convert_value(spec, value, canon)
+        except TypeError:  # an unhashable cell (a JSON list or object)
+            converted, rule = convert_value(spec, value, canon)
+    if rule:
+        sub.add(problem(rule, sheet=sheet, row_number=row, column=spec.code, value=value))
         sub.bad_cells.add((sheet, row, spec.code))
-        return None
-    if converted == "":
-        return None
-    if canon and isinstance(converted, str):
-        converted = canon.get(header_key(converted), converted)
     return converted
 
 
@@ -271,9 +293,10 @@ def _normalise_table(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> N
     for f in sheet.fields:
         col = positions.get(f.code)
         canon = _canon(value_sets, sheet.name, f.code)
+        memo: dict = {}
         columns[f.code] = [
             convert(sub, f, row[col] if col is not None and col < len(row) else None,
-                    sheet=sheet.name, row=n, canon=canon)
+                    sheet=sheet.name, row=n, canon=canon, memo=memo)
             for (_, row), n in zip(body, row_numbers, strict=True)
         ]
     columns["extra_columns"] = [
