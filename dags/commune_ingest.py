@@ -1,84 +1,23 @@
-"""Commune submissions: landing location → checked → raw tables of the warehouse."""
+"""Airflow DAG commune_ingest: commune submissions from the landing location, checked, into the raw tables.
 
-from __future__ import annotations
-
-import pendulum
-from airflow.sdk import CronTriggerTimetable, dag, task
+The file holds only what differs between ingest DAGs; the shape is poverty_pipeline.ingest_dag.
+"""
 
 from poverty_pipeline.assets import RAW_COMMUNE_REVIEWS
+from poverty_pipeline.ingest_dag import ingest_dag
 
 DOC = """
 ### Commune household reviews: ingest
 
 Finds files under `<POVERTY_LANDING_URL>/communes/<review_year>/` whose content hash the
 warehouse has not recorded, reads them (calamine for `.xlsx`, `json`), normalises them to the
-contract, validates them with the Great Expectations suites in `expectations/suites/`, and
-records one outcome per file in `audit.submissions` — accepted files loaded with `COPY` into
-`raw.*` in the same transaction, rejected files with one `audit.submission_problems` row per
-problem. One mapped task per review year. Emits the `warehouse_raw_commune_reviews` asset when
-something was loaded, which triggers the build.
+contract `commune_household_review`, validates them with the Great Expectations suites in
+`expectations/suites/`, and records one outcome per file in `audit.submissions` — accepted files
+loaded with `COPY` into `raw.*` in the same transaction (the newest accepted submission of a
+commune for a review supersedes the earlier), rejected files with one
+`audit.submission_problems` row per problem. One mapped task per review year. Emits the
+`warehouse_raw_commune_reviews` asset when something was loaded, which triggers the build.
 """
 
-
-@dag(
-    dag_id="commune_ingest",
-    schedule=CronTriggerTimetable("0 1 * * *", timezone="Asia/Ho_Chi_Minh"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
-    tags=["poverty", "ingest", "communes"],
-    doc_md=DOC,
-)
-def commune_ingest():
-    @task
-    def prepare_warehouse() -> None:
-        from poverty_pipeline.warehouse import connect, ensure_schema
-
-        with connect(autocommit=True) as conn:
-            ensure_schema(conn)
-
-    @task
-    def discover_new_files() -> list[dict]:
-        """New files grouped by the review-year folder they landed in."""
-        from poverty_pipeline.config import landing_url
-        from poverty_pipeline.discover import new_files
-        from poverty_pipeline.warehouse import connect
-
-        with connect() as conn:
-            files = new_files(conn, landing_url(), "communes")
-        batches: dict[str, list[dict]] = {}
-        for f in files:
-            batches.setdefault(f.period, []).append(f.as_dict())
-        return [{"period": period, "files": batches[period]} for period in sorted(batches)]
-
-    @task(map_index_template="{{ task.op_kwargs['batch']['period'] }}")
-    def ingest_batch(batch: dict, run_id: str | None = None) -> dict:
-        from poverty_pipeline.config import landing_url
-        from poverty_pipeline.discover import LandedFile
-        from poverty_pipeline.ingest import ingest_files
-        from poverty_pipeline.warehouse import connect
-
-        files = [LandedFile(**f) for f in batch["files"]]
-        with connect(autocommit=True) as conn:
-            report = ingest_files(conn, landing_url(), files, run_id=run_id)
-        return {"period": batch["period"], **report.as_dict()}
-
-    @task(outlets=[RAW_COMMUNE_REVIEWS])
-    def announce_loaded(reports: list[dict]) -> dict:
-        """Emit the raw asset only when something was loaded (a skip emits no event)."""
-        from airflow.exceptions import AirflowSkipException
-
-        totals = {"files": sum(r["files"] for r in reports),
-                  "loaded": sum(r["loaded"] for r in reports),
-                  "household_rows": sum(r["household_rows"] for r in reports)}
-        if not totals["loaded"]:
-            raise AirflowSkipException(f"nothing new loaded: {totals}")
-        return totals
-
-    batches = discover_new_files()
-    prepare_warehouse() >> batches
-    announce_loaded(ingest_batch.expand(batch=batches))
-
-
-commune_ingest()
+commune_ingest = ingest_dag("commune_ingest", "commune_household_review", RAW_COMMUNE_REVIEWS, DOC,
+                            tags=["communes"])

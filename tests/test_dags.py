@@ -23,7 +23,7 @@ def dagbag():
 def test_every_dag_imports_without_errors(dagbag):
     bag, _ = dagbag
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"commune_ingest", "warehouse_build"}
+    assert set(bag.dag_ids) == {"commune_ingest", "agency_ingest", "warehouse_build"}
 
 
 def test_dags_parse_within_budget(dagbag):
