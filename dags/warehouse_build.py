@@ -13,7 +13,8 @@ from cosmos.constants import (
     TestIndirectSelection,
 )
 from cosmos.profiles import PostgresUserPasswordProfileMapping
-from poverty_pipeline.assets import RAW_COMMUNE_REVIEWS
+
+from poverty_pipeline.assets import RAW_AGENCY_REPORTS, RAW_COMMUNE_REVIEWS
 from poverty_pipeline.config import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID
 
 DOC = """
@@ -22,9 +23,18 @@ DOC = """
 Runs the dbt project `dbt_project/` through astronomer-cosmos, one Airflow task per seed and
 model with its dbt tests right after it: seeds (standards, indicators, communes) → staging →
 intermediate (every household classified under every standard) → marts
-(`marts.fct_poverty_indicators`, `marts.rpt_poverty_indicators_by_area`, dimensions).
-Runs nightly and whenever ingest has loaded new submissions. The dbt project is loaded from
+(`marts.fct_poverty_indicators`, `marts.rpt_poverty_indicators_by_area`, dimensions; flows and
+the review summary, Alkire–Foster measures, household profiles, reconciliation with the
+communes' claims, progress against the plan's and the national targets).
+Also the plan's tasks: agency reports → task completion, activity progress, plan results, and
+the status of every expected submission with reporting rates. Runs nightly and whenever an
+ingest DAG has loaded new submissions (commune reviews or agency reports). The dbt project is loaded from
 its manifest (`dbt_project/target/manifest.json`, built by `make manifest`).
+
+After dbt: `reconcile_submissions` replaces the `reconcile_*` warnings of the checked
+submissions in `audit.submission_problems` (from `marts.rpt_submission_discrepancies`) and
+marks them `accepted_with_warnings`; `export_review_summary` writes the review summary table
+of each review year to `<landing>/_reports/review_summary/<year>.xlsx`.
 """
 
 profile_config = ProfileConfig(
@@ -40,7 +50,7 @@ profile_config = ProfileConfig(
     dag_id="warehouse_build",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 1 * * *", timezone="Asia/Ho_Chi_Minh"),
-        assets=RAW_COMMUNE_REVIEWS,
+        assets=RAW_COMMUNE_REVIEWS | RAW_AGENCY_REPORTS,
     ),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
     catchup=False,
@@ -90,7 +100,38 @@ def warehouse_build():
         with connect() as conn:
             return province_rates(conn)
 
-    prepare_sources() >> dbt >> report_indicators()
+    @task
+    def reconcile_submissions() -> dict:
+        """The communes' claims against the recomputation, as warnings on their submissions."""
+        from poverty_pipeline.reconcile import record_reconciliation
+        from poverty_pipeline.warehouse import connect
+
+        with connect() as conn:
+            return record_reconciliation(conn).to_dict()
+
+    @task
+    def export_review_summary() -> list[str]:
+        """The review summary table of every review year as an .xlsx in the landing location."""
+        from poverty_pipeline.config import landing_url
+        from poverty_pipeline.review_report import export_review_summaries
+        from poverty_pipeline.warehouse import connect
+
+        with connect() as conn:
+            return export_review_summaries(conn, landing_url())
+
+    @task
+    def write_follow_up_lists() -> dict:
+        """Per period, overdue and rejected submissions with whom to contact:
+        <landing>/_reports/follow_up/<period>.xlsx; e-mailed if connection smtp_default exists."""
+        from poverty_pipeline.config import landing_url
+        from poverty_pipeline.followup import run_follow_up
+        from poverty_pipeline.warehouse import connect
+
+        with connect() as conn:
+            return run_follow_up(conn, landing_url())
+
+    prepare_sources() >> dbt >> [report_indicators(), reconcile_submissions(), export_review_summary(),
+                                 write_follow_up_lists()]
 
 
 warehouse_build()

@@ -54,4 +54,9 @@ def test_build_dag_runs_every_model_with_its_tests(dagbag):
     # Nightly at 01:00 in Vietnam, and whenever ingest has loaded something.
     assert dag.timetable.timetable.expression == "0 1 * * *"
     assert str(dag.timetable.timetable.timezone) == "Asia/Ho_Chi_Minh"
-    assert dag.timetable.asset_condition.name == "warehouse_raw_commune_reviews"
+    assert {a.name for a in dag.timetable.asset_condition.objects} == {
+        "warehouse_raw_commune_reviews", "warehouse_raw_agency_reports"}
+    assert {"reconcile_submissions", "export_review_summary", "write_follow_up_lists"} <= ids
+    for model in ("fct_task_completion", "fct_submission_status", "rpt_reporting_rates",
+                  "rpt_target_progress", "rpt_review_summary"):
+        assert f"dbt.{model}.run" in ids and f"dbt.{model}.test" in ids

@@ -1,0 +1,240 @@
+-- Alkire–Foster measures per indicator (shared/domain/poverty-standards.md §4): for each area,
+-- review year, standard and indicator of the standard, the poor households (as the standard
+-- classifies them, income gate included) deprived in the indicator, the censored headcount
+-- h_j = deprived poor / n and its contribution to M0, w_j·h_j / M0. Household-weighted (n =
+-- all resident households) and person-weighted (n = all residents). Weights come from
+-- ref_poverty_indicator_weights; a flag that is still missing after proxies counts as not
+-- deprived, as in the classification's deprivation count.
+
+with
+
+deprivations as (
+
+    select
+        household_key,
+        review_year,
+        standard_code,
+        indicator_code,
+        commune_code
+    from {{ ref('int_household_deprivations') }}
+    where assessed_flag = 1
+
+),
+
+classified as (
+
+    select
+        household_key,
+        review_year,
+        standard_code,
+        member_count,
+        classification
+    from {{ ref('int_households_classified') }}
+    where classification in ('poor', 'near_poor')
+
+),
+
+indicators as (
+
+    select
+        standard_code,
+        indicator_code,
+        dimension_code,
+        label_vi,
+        label_en
+    from {{ ref('ref_poverty_indicators') }}
+
+),
+
+weights as (
+
+    select
+        standard_code,
+        indicator_code,
+        relative_weight
+    from {{ ref('ref_poverty_indicator_weights') }}
+
+),
+
+indicator_facts as (
+
+    select
+        commune_code,
+        district_code,
+        province_code,
+        review_year,
+        standard_code,
+        is_official_standard,
+        total_households,
+        total_members,
+        poor_households,
+        poor_members,
+        near_poor_households
+    from {{ ref('fct_poverty_indicators') }}
+
+),
+
+communes as (
+
+    select * from {{ ref('dim_commune') }}
+
+),
+
+deprived_counts as (
+
+    select
+        classified.review_year as review_year,
+        classified.standard_code as standard_code,
+        deprivations.indicator_code as indicator_code,
+        deprivations.commune_code as commune_code,
+        count(*) filter (where classified.classification = 'poor') as poor_deprived_households,
+        coalesce(sum(classified.member_count) filter (where classified.classification = 'poor'), 0)
+            as poor_deprived_members,
+        count(*) filter (where classified.classification = 'near_poor')
+            as near_poor_deprived_households
+    from deprivations
+    inner join classified
+        on
+            deprivations.household_key = classified.household_key
+            and deprivations.review_year = classified.review_year
+            and deprivations.standard_code = classified.standard_code
+    group by
+        classified.review_year,
+        classified.standard_code,
+        deprivations.indicator_code,
+        deprivations.commune_code
+
+),
+
+commune_rows as (
+
+    select
+        indicator_facts.commune_code as commune_code,
+        indicator_facts.district_code as district_code,
+        indicator_facts.province_code as province_code,
+        indicator_facts.review_year as review_year,
+        indicator_facts.standard_code as standard_code,
+        indicator_facts.is_official_standard as is_official_standard,
+        indicators.indicator_code as indicator_code,
+        indicator_facts.total_households as total_households,
+        indicator_facts.total_members as total_members,
+        indicator_facts.poor_households as poor_households,
+        indicator_facts.poor_members as poor_members,
+        indicator_facts.near_poor_households as near_poor_households,
+        coalesce(deprived_counts.poor_deprived_households, 0) as poor_deprived_households,
+        coalesce(deprived_counts.poor_deprived_members, 0) as poor_deprived_members,
+        coalesce(deprived_counts.near_poor_deprived_households, 0)
+            as near_poor_deprived_households
+    from indicator_facts
+    inner join indicators
+        on indicator_facts.standard_code = indicators.standard_code
+    left join deprived_counts
+        on
+            indicator_facts.commune_code = deprived_counts.commune_code
+            and indicator_facts.review_year = deprived_counts.review_year
+            and indicator_facts.standard_code = deprived_counts.standard_code
+            and indicators.indicator_code = deprived_counts.indicator_code
+
+),
+
+area_rows as (
+
+    {{ rollup_to_areas(
+        'commune_rows',
+        group_by=['review_year', 'standard_code', 'is_official_standard', 'indicator_code'],
+        sums=[
+            'total_households', 'total_members', 'poor_households', 'poor_members',
+            'near_poor_households', 'poor_deprived_households', 'poor_deprived_members',
+            'near_poor_deprived_households',
+        ],
+    ) }}
+
+),
+
+area_names as (
+
+    {{ area_names('communes') }}
+
+),
+
+weighted as (
+
+    select
+        area_rows.*,
+        area_names.area_name as area_name,
+        indicators.dimension_code as dimension_code,
+        indicators.label_vi as indicator_label_vi,
+        indicators.label_en as indicator_label_en,
+        weights.relative_weight as relative_weight,
+        sum(weights.relative_weight) over (
+            partition by area_rows.area_level, area_rows.area_code, area_rows.review_year,
+            area_rows.standard_code
+        ) as total_relative_weight,
+        weights.relative_weight * area_rows.poor_deprived_households
+            as poor_weighted_deprivations,
+        weights.relative_weight * area_rows.poor_deprived_members
+            as poor_member_weighted_deprivations
+    from area_rows
+    inner join indicators
+        on
+            area_rows.standard_code = indicators.standard_code
+            and area_rows.indicator_code = indicators.indicator_code
+    inner join weights
+        on
+            area_rows.standard_code = weights.standard_code
+            and area_rows.indicator_code = weights.indicator_code
+    left join area_names
+        on
+            area_rows.area_level = area_names.area_level
+            and area_rows.area_code = area_names.area_code
+
+),
+
+final as (
+
+    select
+        area_level,
+        area_code,
+        area_name,
+        parent_area_code,
+        review_year,
+        standard_code,
+        is_official_standard,
+        indicator_code,
+        dimension_code,
+        indicator_label_vi,
+        indicator_label_en,
+        communes_reporting,
+        relative_weight,
+        total_relative_weight,
+        trim_scale(relative_weight::numeric / total_relative_weight) as indicator_weight,
+        total_households,
+        total_members,
+        poor_households,
+        poor_members,
+        near_poor_households,
+        poor_deprived_households,
+        poor_deprived_members,
+        near_poor_deprived_households,
+        poor_weighted_deprivations,
+        poor_member_weighted_deprivations,
+        trim_scale(poor_deprived_households::numeric / nullif(poor_households, 0))
+            as poor_deprivation_share,
+        trim_scale(poor_deprived_households::numeric / nullif(total_households, 0))
+            as censored_headcount_ratio,
+        trim_scale(poor_deprived_members::numeric / nullif(total_members, 0))
+            as censored_headcount_ratio_persons,
+        trim_scale(
+            poor_weighted_deprivations::numeric
+            / nullif(sum(poor_weighted_deprivations) over area_standard, 0)
+        ) as contribution_to_adjusted_headcount,
+        trim_scale(
+            poor_member_weighted_deprivations::numeric
+            / nullif(sum(poor_member_weighted_deprivations) over area_standard, 0)
+        ) as contribution_to_adjusted_headcount_persons
+    from weighted
+    window area_standard as (partition by area_level, area_code, review_year, standard_code)
+
+)
+
+select * from final

@@ -1,0 +1,264 @@
+-- Who the poor and near-poor households are and why (Plan 24-KH/TU, task NV6): per area,
+-- review year and standard, the poor and near-poor households (as the standard classifies
+-- them) with each characteristic of ref_household_characteristics — special groups (person
+-- of merit, social-protection beneficiary, no labour capacity, female head, ethnic-minority
+-- head), each cause of poverty and each support wished, as the commune recorded them. The
+-- seed names the household column and the match rule, so a new group is a seed row.
+
+with
+
+current_reviews as (
+
+    select
+        submission_id,
+        commune_code,
+        review_year
+    from {{ ref('int_commune_reviews_current') }}
+
+),
+
+households as (
+
+    select * from {{ ref('stg_commune_reviews__households') }}
+
+),
+
+classified as (
+
+    select
+        household_key,
+        review_year,
+        standard_code,
+        submission_id,
+        member_count,
+        classification
+    from {{ ref('int_households_classified') }}
+    where classification in ('poor', 'near_poor')
+
+),
+
+characteristics as (
+
+    select
+        characteristic_type,
+        characteristic_code,
+        label_vi,
+        label_en,
+        sort_order,
+        household_column,
+        match_rule,
+        match_value
+    from {{ ref('ref_household_characteristics') }}
+
+),
+
+indicator_facts as (
+
+    select
+        commune_code,
+        district_code,
+        province_code,
+        review_year,
+        standard_code,
+        is_official_standard,
+        poor_households,
+        near_poor_households,
+        poor_members,
+        near_poor_members
+    from {{ ref('fct_poverty_indicators') }}
+
+),
+
+communes as (
+
+    select * from {{ ref('dim_commune') }}
+
+),
+
+listed_households as materialized (
+
+    -- households poor or near-poor under at least one standard, each read into a record once
+    -- (materialized: otherwise PostgreSQL rebuilds the record for every characteristic)
+    select
+        households.submission_id as submission_id,
+        households.household_key as household_key,
+        to_jsonb(households) as household_record
+    from households
+    inner join current_reviews
+        on households.submission_id = current_reviews.submission_id
+    where exists (
+        select 1
+        from classified
+        where
+            classified.submission_id = households.submission_id
+            and classified.household_key = households.household_key
+    )
+
+),
+
+household_values as (
+
+    select
+        listed_households.submission_id as submission_id,
+        listed_households.household_key as household_key,
+        characteristics.characteristic_type as characteristic_type,
+        characteristics.characteristic_code as characteristic_code,
+        characteristics.match_rule as match_rule,
+        characteristics.match_value as match_value,
+        nullif(trim(listed_households.household_record ->> characteristics.household_column), '')
+            as household_value
+    from listed_households
+    cross join characteristics
+
+),
+
+matches as (
+
+    select
+        submission_id,
+        household_key,
+        characteristic_type,
+        characteristic_code
+    from household_values
+    where
+        case match_rule
+            when 'equals' then lower(household_value) = lower(match_value)
+            when 'differs_from' then lower(household_value) <> lower(match_value)
+            when 'list_contains' then
+                lower(match_value) = any(
+                    string_to_array(lower(replace(household_value, ' ', '')), ';')
+                )
+            when 'is_blank' then household_value is null
+        end
+
+),
+
+characteristic_counts as (
+
+    select
+        classified.review_year as review_year,
+        classified.standard_code as standard_code,
+        classified.submission_id as submission_id,
+        matches.characteristic_type as characteristic_type,
+        matches.characteristic_code as characteristic_code,
+        count(*) filter (where classified.classification = 'poor') as poor_households,
+        count(*) filter (where classified.classification = 'near_poor') as near_poor_households,
+        coalesce(sum(classified.member_count) filter (where classified.classification = 'poor'), 0)
+            as poor_members,
+        coalesce(
+            sum(classified.member_count) filter (where classified.classification = 'near_poor'), 0
+        ) as near_poor_members
+    from matches
+    inner join classified
+        on
+            matches.submission_id = classified.submission_id
+            and matches.household_key = classified.household_key
+    group by
+        classified.review_year,
+        classified.standard_code,
+        classified.submission_id,
+        matches.characteristic_type,
+        matches.characteristic_code
+
+),
+
+commune_rows as (
+
+    select
+        indicator_facts.commune_code as commune_code,
+        indicator_facts.district_code as district_code,
+        indicator_facts.province_code as province_code,
+        indicator_facts.review_year as review_year,
+        indicator_facts.standard_code as standard_code,
+        indicator_facts.is_official_standard as is_official_standard,
+        characteristics.characteristic_type as characteristic_type,
+        characteristics.characteristic_code as characteristic_code,
+        indicator_facts.poor_households as all_poor_households,
+        indicator_facts.near_poor_households as all_near_poor_households,
+        indicator_facts.poor_members as all_poor_members,
+        indicator_facts.near_poor_members as all_near_poor_members,
+        coalesce(characteristic_counts.poor_households, 0) as poor_households,
+        coalesce(characteristic_counts.near_poor_households, 0) as near_poor_households,
+        coalesce(characteristic_counts.poor_members, 0) as poor_members,
+        coalesce(characteristic_counts.near_poor_members, 0) as near_poor_members
+    from indicator_facts
+    cross join characteristics
+    left join current_reviews
+        on
+            indicator_facts.commune_code = current_reviews.commune_code
+            and indicator_facts.review_year = current_reviews.review_year
+    left join characteristic_counts
+        on
+            current_reviews.submission_id = characteristic_counts.submission_id
+            and indicator_facts.standard_code = characteristic_counts.standard_code
+            and characteristics.characteristic_type = characteristic_counts.characteristic_type
+            and characteristics.characteristic_code = characteristic_counts.characteristic_code
+
+),
+
+area_rows as (
+
+    {{ rollup_to_areas(
+        'commune_rows',
+        group_by=[
+            'review_year', 'standard_code', 'is_official_standard', 'characteristic_type',
+            'characteristic_code',
+        ],
+        sums=[
+            'all_poor_households', 'all_near_poor_households', 'all_poor_members',
+            'all_near_poor_members', 'poor_households', 'near_poor_households', 'poor_members',
+            'near_poor_members',
+        ],
+    ) }}
+
+),
+
+area_names as (
+
+    {{ area_names('communes') }}
+
+),
+
+final as (
+
+    select
+        area_rows.area_level as area_level,
+        area_rows.area_code as area_code,
+        area_names.area_name as area_name,
+        area_rows.parent_area_code as parent_area_code,
+        area_rows.review_year as review_year,
+        area_rows.standard_code as standard_code,
+        area_rows.is_official_standard as is_official_standard,
+        area_rows.characteristic_type as characteristic_type,
+        area_rows.characteristic_code as characteristic_code,
+        characteristics.label_vi as characteristic_label_vi,
+        characteristics.label_en as characteristic_label_en,
+        characteristics.sort_order as sort_order,
+        area_rows.communes_reporting as communes_reporting,
+        area_rows.poor_households as poor_households,
+        area_rows.near_poor_households as near_poor_households,
+        area_rows.poor_members as poor_members,
+        area_rows.near_poor_members as near_poor_members,
+        area_rows.all_poor_households as all_poor_households,
+        area_rows.all_near_poor_households as all_near_poor_households,
+        area_rows.all_poor_members as all_poor_members,
+        area_rows.all_near_poor_members as all_near_poor_members,
+        trim_scale(area_rows.poor_households::numeric / nullif(area_rows.all_poor_households, 0))
+            as share_of_poor_households,
+        trim_scale(
+            area_rows.near_poor_households::numeric
+            / nullif(area_rows.all_near_poor_households, 0)
+        ) as share_of_near_poor_households
+    from area_rows
+    inner join characteristics
+        on
+            area_rows.characteristic_type = characteristics.characteristic_type
+            and area_rows.characteristic_code = characteristics.characteristic_code
+    left join area_names
+        on
+            area_rows.area_level = area_names.area_level
+            and area_rows.area_code = area_names.area_code
+
+)
+
+select * from final

@@ -1,0 +1,272 @@
+-- The review report's summary table (bảng tổng hợp kết quả rà soát hộ nghèo, hộ cận nghèo):
+-- per area (commune, district, province), review year, standard and area type (thanh_thi,
+-- nong_thon, total): resident households; poor at the start of the year, the flows, poor at
+-- the end of the year and the rate; the same block for near-poor. Flows come from
+-- int_household_flows (definitions there); district and province rows are sums over their
+-- communes and rates are recomputed from the summed counts (domain notes §3).
+
+with
+
+indicators as (
+
+    select
+        commune_code,
+        district_code,
+        province_code,
+        review_year,
+        standard_code,
+        is_official_standard,
+        submission_id
+    from {{ ref('fct_poverty_indicators') }}
+
+),
+
+current_reviews as (
+
+    select
+        commune_code,
+        review_year
+    from {{ ref('int_commune_reviews_current') }}
+
+),
+
+area_totals as (
+
+    select
+        submission_id,
+        area_type,
+        total_households
+    from {{ ref('stg_commune_reviews__area_totals') }}
+
+),
+
+flows as (
+
+    select
+        commune_code,
+        review_year,
+        standard_code,
+        area_type,
+        previous_state,
+        current_state,
+        poverty_flow,
+        near_poverty_flow
+    from {{ ref('int_household_flows') }}
+
+),
+
+communes as (
+
+    select * from {{ ref('dim_commune') }}
+
+),
+
+area_types as (
+
+    -- the two areas of the contract (khu_vuc); their lines differ
+    select area_type
+    from (values ('thanh_thi'), ('nong_thon')) as contract_areas (area_type)
+
+),
+
+flow_counts as (
+
+    select
+        commune_code,
+        review_year,
+        standard_code,
+        area_type,
+        count(*) filter (where previous_state = 'poor') as poor_start,
+        count(*) filter (where poverty_flow = 'escaped_to_near_poor') as poor_escaped_to_near_poor,
+        count(*) filter (where poverty_flow = 'escaped_to_neither') as poor_escaped_to_neither,
+        count(*) filter (where poverty_flow = 'near_poor_to_poor') as near_poor_to_poor,
+        count(*) filter (where poverty_flow = 'newly_poor') as newly_poor,
+        count(*) filter (where poverty_flow = 're_poor') as re_poor,
+        count(*) filter (where poverty_flow = 'poor_left_review') as poor_left_review,
+        count(*) filter (where poverty_flow = 'poor_to_unclassifiable') as poor_to_unclassifiable,
+        count(*) filter (where poverty_flow = 'poor_not_compared') as poor_not_compared,
+        count(*) filter (where current_state = 'poor') as poor_end,
+        count(*) filter (where previous_state = 'near_poor') as near_poor_start,
+        count(*) filter (where near_poverty_flow = 'escaped_near_poverty') as near_poor_escaped,
+        count(*) filter (where near_poverty_flow = 'newly_near_poor') as newly_near_poor,
+        count(*) filter (where near_poverty_flow = 're_near_poor') as re_near_poor,
+        count(*) filter (where near_poverty_flow = 'near_poor_left_review')
+            as near_poor_left_review,
+        count(*) filter (where near_poverty_flow = 'near_poor_to_unclassifiable')
+            as near_poor_to_unclassifiable,
+        count(*) filter (where near_poverty_flow = 'near_poor_not_compared')
+            as near_poor_not_compared,
+        count(*) filter (where current_state = 'near_poor') as near_poor_end
+    from flows
+    group by
+        commune_code,
+        review_year,
+        standard_code,
+        area_type
+
+),
+
+commune_area_rows as (
+
+    select
+        indicators.commune_code as commune_code,
+        indicators.district_code as district_code,
+        indicators.province_code as province_code,
+        indicators.review_year as review_year,
+        indicators.standard_code as standard_code,
+        indicators.is_official_standard as is_official_standard,
+        area_types.area_type as area_type,
+        (previous_reviews.commune_code is not null)::integer as communes_compared,
+        area_totals.total_households as total_households,
+        coalesce(flow_counts.poor_start, 0) as poor_start,
+        coalesce(flow_counts.poor_escaped_to_near_poor, 0) as poor_escaped_to_near_poor,
+        coalesce(flow_counts.poor_escaped_to_neither, 0) as poor_escaped_to_neither,
+        coalesce(flow_counts.near_poor_to_poor, 0) as near_poor_to_poor,
+        coalesce(flow_counts.newly_poor, 0) as newly_poor,
+        coalesce(flow_counts.re_poor, 0) as re_poor,
+        coalesce(flow_counts.poor_left_review, 0) as poor_left_review,
+        coalesce(flow_counts.poor_to_unclassifiable, 0) as poor_to_unclassifiable,
+        coalesce(flow_counts.poor_not_compared, 0) as poor_not_compared,
+        coalesce(flow_counts.poor_end, 0) as poor_end,
+        coalesce(flow_counts.near_poor_start, 0) as near_poor_start,
+        coalesce(flow_counts.near_poor_escaped, 0) as near_poor_escaped,
+        coalesce(flow_counts.newly_near_poor, 0) as newly_near_poor,
+        coalesce(flow_counts.re_near_poor, 0) as re_near_poor,
+        coalesce(flow_counts.near_poor_left_review, 0) as near_poor_left_review,
+        coalesce(flow_counts.near_poor_to_unclassifiable, 0) as near_poor_to_unclassifiable,
+        coalesce(flow_counts.near_poor_not_compared, 0) as near_poor_not_compared,
+        coalesce(flow_counts.near_poor_end, 0) as near_poor_end
+    from indicators
+    cross join area_types
+    left join current_reviews as previous_reviews
+        on
+            indicators.commune_code = previous_reviews.commune_code
+            and indicators.review_year = previous_reviews.review_year + 1
+    left join area_totals
+        on
+            indicators.submission_id = area_totals.submission_id
+            and area_types.area_type = area_totals.area_type
+    left join flow_counts
+        on
+            indicators.commune_code = flow_counts.commune_code
+            and indicators.review_year = flow_counts.review_year
+            and indicators.standard_code = flow_counts.standard_code
+            and area_types.area_type = flow_counts.area_type
+
+),
+
+commune_rows as (
+
+    select * from commune_area_rows
+
+    union all
+
+    select
+        commune_code,
+        district_code,
+        province_code,
+        review_year,
+        standard_code,
+        is_official_standard,
+        'total' as area_type,
+        max(communes_compared) as communes_compared,
+        sum(total_households) as total_households,
+        sum(poor_start) as poor_start,
+        sum(poor_escaped_to_near_poor) as poor_escaped_to_near_poor,
+        sum(poor_escaped_to_neither) as poor_escaped_to_neither,
+        sum(near_poor_to_poor) as near_poor_to_poor,
+        sum(newly_poor) as newly_poor,
+        sum(re_poor) as re_poor,
+        sum(poor_left_review) as poor_left_review,
+        sum(poor_to_unclassifiable) as poor_to_unclassifiable,
+        sum(poor_not_compared) as poor_not_compared,
+        sum(poor_end) as poor_end,
+        sum(near_poor_start) as near_poor_start,
+        sum(near_poor_escaped) as near_poor_escaped,
+        sum(newly_near_poor) as newly_near_poor,
+        sum(re_near_poor) as re_near_poor,
+        sum(near_poor_left_review) as near_poor_left_review,
+        sum(near_poor_to_unclassifiable) as near_poor_to_unclassifiable,
+        sum(near_poor_not_compared) as near_poor_not_compared,
+        sum(near_poor_end) as near_poor_end
+    from commune_area_rows
+    group by
+        commune_code,
+        district_code,
+        province_code,
+        review_year,
+        standard_code,
+        is_official_standard
+
+),
+
+area_rows as (
+
+    {{ rollup_to_areas(
+        'commune_rows',
+        group_by=['review_year', 'standard_code', 'is_official_standard', 'area_type'],
+        sums=[
+            'communes_compared', 'total_households',
+            'poor_start', 'poor_escaped_to_near_poor', 'poor_escaped_to_neither',
+            'near_poor_to_poor', 'newly_poor', 're_poor', 'poor_left_review',
+            'poor_to_unclassifiable', 'poor_not_compared', 'poor_end',
+            'near_poor_start', 'near_poor_escaped', 'newly_near_poor', 're_near_poor',
+            'near_poor_left_review', 'near_poor_to_unclassifiable', 'near_poor_not_compared',
+            'near_poor_end',
+        ],
+    ) }}
+
+),
+
+area_names as (
+
+    {{ area_names('communes') }}
+
+),
+
+final as (
+
+    select
+        area_rows.area_level as area_level,
+        area_rows.area_code as area_code,
+        area_names.area_name as area_name,
+        area_rows.parent_area_code as parent_area_code,
+        area_rows.review_year as review_year,
+        area_rows.standard_code as standard_code,
+        area_rows.is_official_standard as is_official_standard,
+        area_rows.area_type as area_type,
+        area_rows.communes_reporting as communes_reporting,
+        area_rows.communes_compared as communes_compared,
+        area_rows.total_households as total_households,
+        area_rows.poor_start as poor_start,
+        area_rows.poor_escaped_to_near_poor + area_rows.poor_escaped_to_neither as poor_escaped,
+        area_rows.poor_escaped_to_near_poor as poor_escaped_to_near_poor,
+        area_rows.poor_escaped_to_neither as poor_escaped_to_neither,
+        area_rows.near_poor_to_poor as near_poor_to_poor,
+        area_rows.newly_poor as newly_poor,
+        area_rows.re_poor as re_poor,
+        area_rows.poor_left_review as poor_left_review,
+        area_rows.poor_to_unclassifiable as poor_to_unclassifiable,
+        area_rows.poor_not_compared as poor_not_compared,
+        area_rows.poor_end as poor_end,
+        trim_scale(area_rows.poor_end::numeric / nullif(area_rows.total_households, 0))
+            as poor_rate,
+        area_rows.near_poor_start as near_poor_start,
+        area_rows.near_poor_escaped as near_poor_escaped,
+        area_rows.newly_near_poor as newly_near_poor,
+        area_rows.re_near_poor as re_near_poor,
+        area_rows.near_poor_left_review as near_poor_left_review,
+        area_rows.near_poor_to_unclassifiable as near_poor_to_unclassifiable,
+        area_rows.near_poor_not_compared as near_poor_not_compared,
+        area_rows.near_poor_end as near_poor_end,
+        trim_scale(area_rows.near_poor_end::numeric / nullif(area_rows.total_households, 0))
+            as near_poor_rate
+    from area_rows
+    left join area_names
+        on
+            area_rows.area_level = area_names.area_level
+            and area_rows.area_code = area_names.area_code
+
+)
+
+select * from final

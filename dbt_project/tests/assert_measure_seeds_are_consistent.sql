@@ -1,0 +1,89 @@
+-- The seeds of the poverty measures fit the rest: every indicator of ref_poverty_indicators
+-- has exactly one weight in ref_poverty_indicator_weights (and no weight is for an unknown
+-- indicator or not positive), every standard a target names exists, and every column
+-- ref_household_characteristics names is a column of the staged household list (a typo would
+-- otherwise match nothing). One test for all, so the build DAG runs one task for it.
+
+{%- set households = ref('stg_commune_reviews__households') %}
+
+with
+
+indicators as (
+
+    select standard_code, indicator_code from {{ ref('ref_poverty_indicators') }}
+
+),
+
+weights as (
+
+    select standard_code, indicator_code, relative_weight
+    from {{ ref('ref_poverty_indicator_weights') }}
+
+),
+
+household_columns as (
+
+    select column_name::text as column_name
+    from information_schema.columns
+    where
+        table_schema = '{{ households.schema }}'
+        and table_name = '{{ households.identifier }}'
+
+),
+
+problems as (
+
+    select
+        'indicator without a weight' as failure,
+        indicators.standard_code || '.' || indicators.indicator_code as item
+    from indicators
+    left join weights
+        on
+            indicators.standard_code = weights.standard_code
+            and indicators.indicator_code = weights.indicator_code
+    where weights.indicator_code is null
+
+    union all
+
+    select
+        'weight of an unknown indicator' as failure,
+        weights.standard_code || '.' || weights.indicator_code as item
+    from weights
+    left join indicators
+        on
+            weights.standard_code = indicators.standard_code
+            and weights.indicator_code = indicators.indicator_code
+    where indicators.indicator_code is null
+
+    union all
+
+    select
+        'weight not positive' as failure,
+        standard_code || '.' || indicator_code as item
+    from weights
+    where not relative_weight > 0
+
+    union all
+
+    select
+        'target of an unknown standard' as failure,
+        targets.target_code || ' → ' || targets.standard_code as item
+    from {{ ref('ref_poverty_targets') }} as targets
+    left join {{ ref('ref_poverty_standards') }} as standards
+        on targets.standard_code = standards.standard_code
+    where targets.standard_code is not null and standards.standard_code is null
+
+    union all
+
+    select
+        'characteristic column not in the household list' as failure,
+        characteristics.characteristic_type || '.' || characteristics.characteristic_code
+        || ' → ' || characteristics.household_column as item
+    from {{ ref('ref_household_characteristics') }} as characteristics
+    left join household_columns
+        on characteristics.household_column = household_columns.column_name
+    where household_columns.column_name is null
+
+)
+
+select * from problems

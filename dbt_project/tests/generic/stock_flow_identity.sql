@@ -1,0 +1,23 @@
+{#-
+    A stock at the end of a period equals the stock at its start, minus the outflows, plus the
+    inflows (shared/domain/poverty-standards.md §3: poor_end = poor_start − escaped +
+    near_poor_to_poor + newly_poor + re_poor, with the terms that keep it exact when
+    households leave the review or cannot be classified). `start` and every flow are columns
+    of the model. Returns the rows where the identity does not hold.
+-#}
+{% test stock_flow_identity(model, column_name, start, outflows, inflows) %}
+
+select
+    *,
+    {{ start }}
+    {%- for column in outflows %} - {{ column }}{% endfor %}
+    {%- for column in inflows %} + {{ column }}{% endfor %} as expected_end
+from {{ model }}
+where
+    {{ column_name }} is distinct from (
+        {{ start }}
+        {%- for column in outflows %} - {{ column }}{% endfor %}
+        {%- for column in inflows %} + {{ column }}{% endfor %}
+    )
+
+{% endtest %}

@@ -1,0 +1,82 @@
+"""The review summary workbook (poverty_pipeline.review_report) without a warehouse: formula
+neutralisation, layout and order, determinism. The workbook read from real marts is tested in
+tests/dbt/test_poverty_measures.py."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from poverty_pipeline.review_report import (
+    COLUMNS,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    safe_text,
+    workbook_bytes,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("Phường 5", "Phường 5"),
+        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ("+84 273", "'+84 273"),
+        ("-1+1", "'-1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_safe_text(text, written):
+    assert safe_text(text) == written
+
+
+STANDARD = {"standard_code": "ND07_2022_2025", "standard_name_vi": "Chuẩn nghèo đa chiều"}
+
+
+def row(level, code, area_type, name=None, parent=None, **figures) -> dict:
+    values = {column: 0 for column, _ in COLUMNS}
+    values.update(
+        area_level=level, area_code=code, area_name=name, parent_area_code=parent,
+        area_type=area_type, total_households=100, poor_rate=Decimal("0.0125"),
+        near_poor_rate=None,
+    )
+    values.update(figures)
+    return values
+
+
+ROWS = [
+    row("province", "82", "total", "Tỉnh Tiền Giang", poor_end=5),
+    row("district", "815", "total", "=cmd|' /C calc'!A0", "82", poor_start=7),
+    row("commune", "@28249", "total", None, "815"),
+]
+
+
+def _cells(data: bytes) -> list[list]:
+    return CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
+
+
+def test_workbook_cells():
+    cells = _cells(workbook_bytes(2023, STANDARD, ROWS))
+    data = cells[FIRST_DATA_ROW:FIRST_DATA_ROW + 3]
+    headers = [label for _, label in COLUMNS]
+    assert cells[HEADER_ROW][0] == "STT" and "Hộ nghèo" in cells[HEADER_ROW]
+    assert data[0][:5] == [1, "82", "Tỉnh Tiền Giang", "Tỉnh", "Tổng cộng"]
+    assert data[0][headers.index("Số hộ nghèo cuối năm")] == 5
+    assert data[0][headers.index("Tỷ lệ hộ nghèo cuối năm (%)")] == pytest.approx(0.0125)
+    assert data[0][headers.index("Tỷ lệ hộ cận nghèo cuối năm (%)")] == ""  # no rate: blank
+    # text from the warehouse that a spreadsheet would run is written as text
+    assert data[1][2] == "'=cmd|' /C calc'!A0"
+    assert data[1][headers.index("Số hộ nghèo đầu năm")] == 7
+    # a commune without a name shows its code
+    assert data[2][1:3] == ["'@28249", "'@28249"]
+
+
+def test_workbook_is_deterministic():
+    assert workbook_bytes(2023, STANDARD, ROWS) == workbook_bytes(2023, STANDARD, ROWS)
