@@ -18,10 +18,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from poverty_pipeline.contract import load_contract
-from poverty_pipeline.warehouse import RAW_TABLES, dbt_env, ensure_schema
 from psycopg import sql
 from psycopg.types.json import Jsonb
+
+from poverty_pipeline.contract import load_contract
+from poverty_pipeline.warehouse import RAW_TABLES, dbt_env, ensure_schema
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -18,8 +18,9 @@ from typing import NamedTuple
 
 import psycopg
 import pytest
-from poverty_pipeline.contract import load_contract
 from psycopg.rows import dict_row
+
+from poverty_pipeline.contract import load_contract
 
 QD59, ND07, ND351 = "QD59_2016_2020", "ND07_2022_2025", "ND351_2027_2030"
 STANDARDS = (QD59, ND07, ND351)
