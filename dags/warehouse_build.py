@@ -73,6 +73,7 @@ def warehouse_build():
         project_config=ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
             manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
+            install_dbt_deps=False,  # no packages: the project's generic tests are its own
         ),
         profile_config=profile_config,
         # A model's test task runs only the tests of that model; a test that reads several
@@ -88,7 +89,6 @@ def warehouse_build():
             should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
-        operator_args={"install_deps": False},
     )
 
     @task
