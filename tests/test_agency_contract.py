@@ -11,9 +11,10 @@ import zipfile
 import pytest
 
 from poverty_pipeline import registry
+from poverty_pipeline.cell_safety import neutralise
 from poverty_pipeline.contract import header_index, header_key, load_contract
 from poverty_pipeline.discover import LandedFile, content_hash
-from poverty_pipeline.followup import choose_contact, neutralise, period_file_name, to_xlsx_bytes
+from poverty_pipeline.followup import choose_contact, period_file_name, to_xlsx_bytes
 from poverty_pipeline.ingest import prepare
 from poverty_pipeline.normalise import to_period
 from poverty_pipeline.samples.agencies import build_reports, expected_periods, render

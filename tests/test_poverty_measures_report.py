@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from python_calamine import CalamineWorkbook
 
+from poverty_pipeline.cell_safety import neutralise
 from poverty_pipeline.review_report import (
     COLUMNS,
     FIRST_DATA_ROW,
     HEADER_ROW,
-    safe_text,
     workbook_bytes,
 )
 
@@ -33,8 +33,8 @@ from poverty_pipeline.review_report import (
         ("", ""),
     ],
 )
-def test_safe_text(text, written):
-    assert safe_text(text) == written
+def test_neutralise(text, written):
+    assert neutralise(text) == written
 
 
 STANDARD = {"standard_code": "ND07_2022_2025", "standard_name_vi": "Chuẩn nghèo đa chiều"}

@@ -15,6 +15,12 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 WAREHOUSE_CONN_ID = "poverty_warehouse"
 
 
+def data_docs_dir() -> Path:
+    """Where the Great Expectations Data Docs site is written: ``POVERTY_DATA_DOCS_DIR``,
+    default ``.local/data_docs``."""
+    return Path(os.environ.get("POVERTY_DATA_DOCS_DIR") or LOCAL_DIR / "data_docs")
+
+
 def landing_url() -> str:
     """``POVERTY_LANDING_URL``, default the repository's local ``.local/landing`` folder."""
     return os.environ.get("POVERTY_LANDING_URL") or (LOCAL_DIR / "landing").as_uri()

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.rows import dict_row
 
+from poverty_pipeline.cell_safety import neutralise
+
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_FOLDER = ("_reports", "follow_up")
@@ -143,7 +145,6 @@ CONTACT_SOURCES = {
     "previous_submission": "tệp trước của đơn vị / an earlier file",
     "registry": "danh bạ đơn vị / the registry",
 }
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -183,13 +184,6 @@ def follow_up_rows(conn: psycopg.Connection) -> list[dict]:
         reason_vi, reason_en = REASONS[row["follow_up_reason"]]
         out.append({**row, **choose_contact(row), "reason_vi": f"{reason_vi} / {reason_en}"})
     return out
-
-
-def neutralise(value: object) -> object:
-    """Text a spreadsheet would take for a formula (= + - @, tab, CR first) gets a leading '."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def period_file_name(period: str | None) -> str:

@@ -26,6 +26,8 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import dict_row
 
+from poverty_pipeline.cell_safety import neutralise
+
 REPORT_FOLDER = ("_reports", "review_summary")
 
 LEVEL_LABELS = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã"}
@@ -87,14 +89,6 @@ NOTES = [
     "+ tái nghèo + phát sinh mới + từ cận nghèo chuyển lên + chưa đối chiếu được.",
     "Nguồn: kho dữ liệu giảm nghèo tỉnh Tiền Giang (marts.rpt_review_summary).",
 ]
-
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(value: str) -> str:
-    """Text a spreadsheet will not take for a formula: a leading apostrophe where needed."""
-    return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
-
 
 def summary_years(conn: psycopg.Connection) -> list[int]:
     """Review years with rows under their official standard."""
@@ -188,7 +182,7 @@ def workbook_bytes(year: int, standard: dict, rows: Sequence[dict]) -> bytes:
     )
     sheet.write_string(
         1, 0,
-        safe_text(f"Tỉnh Tiền Giang – theo {standard['standard_name_vi']} "
+        neutralise(f"Tỉnh Tiền Giang – theo {standard['standard_name_vi']} "
                   f"({standard['standard_code']})"),
         bold,
     )
@@ -217,7 +211,7 @@ def workbook_bytes(year: int, standard: dict, rows: Sequence[dict]) -> bytes:
             if value is None:
                 sheet.write_blank(*cell, None, total_text if is_total else text)
             elif isinstance(value, str):
-                sheet.write_string(*cell, safe_text(value), total_text if is_total else text)
+                sheet.write_string(*cell, neutralise(value), total_text if is_total else text)
             elif column in RATE_COLUMNS:
                 sheet.write_number(*cell, value, total_rate if is_total else rate)
             else:
