@@ -10,6 +10,7 @@ import psycopg
 
 from poverty_pipeline.config import LOCAL_DIR, warehouse_url
 from poverty_pipeline.contract import Contract, all_contracts, load_contract
+from poverty_pipeline.pii import store_pads
 
 # The commune contract's raw tables (sheet → table); each contract names its own in its YAML.
 RAW_TABLES = load_contract().raw_tables
@@ -62,6 +63,7 @@ def ensure_schema(conn: psycopg.Connection) -> None:
         conn.execute(base)
         for contract in all_contracts():
             conn.execute(raw_table_ddl(contract))
+    store_pads(conn)
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:
