@@ -27,6 +27,9 @@ create index if not exists submissions_review_idx
 -- Added with the agency contract (nullable, so older warehouses gain them in place).
 alter table audit.submissions
     add column if not exists row_count integer;  -- rows of the contract's main sheet loaded
+-- Where the feedback report to the submitter was written (<landing>/_feedback/…html).
+alter table audit.submissions
+    add column if not exists feedback_url text;
 create index if not exists submissions_period_idx
     on audit.submissions (contract, submitter_code, period);
 
