@@ -1,10 +1,13 @@
-"""Airflow DAG commune_ingest: commune submissions from the landing location, checked, into the raw tables.
+"""Airflow DAGs commune_ingest and commune_ingest_by_year: commune submissions from the landing
+location, checked, into the raw tables — nightly, and per review year for backfills.
 
 The file holds only what differs between ingest DAGs; the shape is poverty_pipeline.ingest_dag.
 """
 
 from poverty_pipeline.assets import RAW_COMMUNE_REVIEWS
 from poverty_pipeline.ingest_dag import ingest_dag
+
+CONTRACT = "commune_household_review"
 
 DOC = """
 ### Commune household reviews: ingest
@@ -19,5 +22,23 @@ commune for a review supersedes the earlier), rejected files with one
 `warehouse_raw_commune_reviews` asset when something was loaded, which triggers the build.
 """
 
-commune_ingest = ingest_dag("commune_ingest", "commune_household_review", RAW_COMMUNE_REVIEWS, DOC,
-                            tags=["communes"])
+DOC_BY_YEAR = """
+### Commune household reviews: ingest one review year (backfills)
+
+The same ingest as `commune_ingest`, for one review year per run: the run's **partition key is
+the review year** and the run takes only `communes/<year>/`. Files already recorded (by content
+hash) are not loaded again, so re-running a year loads only what is new in it.
+
+Re-process years with Airflow's backfill (the DAG must be unpaused; see README "Backfills"):
+
+    airflow backfill create --dag-id commune_ingest_by_year \\
+        --from-date 2021-01-01 --to-date 2023-12-31 --max-active-runs 2
+
+creates one run per year whose 1 January lies in the range. The scheduled run of a year comes
+on 1 January after it. The asset event of a run carries its year as partition key: the build
+picks the loaded rows up at its nightly run (or trigger `warehouse_build`).
+"""
+
+commune_ingest = ingest_dag("commune_ingest", CONTRACT, RAW_COMMUNE_REVIEWS, DOC, tags=["communes"])
+commune_ingest_by_year = ingest_dag("commune_ingest_by_year", CONTRACT, RAW_COMMUNE_REVIEWS,
+                                    DOC_BY_YEAR, tags=["communes"], partitioned=True)

@@ -23,7 +23,8 @@ def dagbag():
 def test_every_dag_imports_without_errors(dagbag):
     bag, _ = dagbag
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"commune_ingest", "agency_ingest", "warehouse_build"}
+    assert set(bag.dag_ids) == {"commune_ingest", "agency_ingest", "warehouse_build",
+                                "commune_ingest_by_year", "agency_ingest_by_month"}
 
 
 def test_dags_parse_within_budget(dagbag):
@@ -40,6 +41,46 @@ def test_ingest_dag_tasks_and_schedule(dagbag):
     assert str(dag.timetable.timezone) == "Asia/Ho_Chi_Minh"
     assert [o.name for o in dag.get_task("announce_loaded").outlets] == ["warehouse_raw_commune_reviews"]
     assert dag.catchup is False
+
+
+@pytest.mark.parametrize(("dag_id", "cron", "key_format"), [
+    ("commune_ingest_by_year", "0 0 1 1 *", "%Y"),
+    ("agency_ingest_by_month", "0 0 1 * *", "%Y-%m"),
+])
+def test_partitioned_ingest_dags_take_one_period_per_run(dagbag, dag_id, cron, key_format):
+    """Same tasks and asset as the nightly DAG; a partition per review year or month, its key
+    formatted as the landing folder names it; the scheduled run after the partition closes."""
+    dag = dagbag[0].dags[dag_id]
+    nightly = dagbag[0].dags[dag_id.rsplit("_by_", 1)[0]]
+    assert set(dag.task_ids) == set(nightly.task_ids)
+    assert type(dag.timetable).__name__ == "CronPartitionTimetable"
+    assert (dag.timetable.expression, dag.timetable.key_format) == (cron, key_format)
+    assert dag.timetable.run_offset == -1
+    assert str(dag.timetable.timezone) == "Asia/Ho_Chi_Minh"
+    assert ([o.name for o in dag.get_task("announce_loaded").outlets]
+            == [o.name for o in nightly.get_task("announce_loaded").outlets])
+
+
+def test_backfill_ranges_map_to_landing_periods(dagbag):
+    """The partitions a backfill over a date range creates, as Airflow computes them from the
+    serialized DAG, and the landing periods each one takes."""
+    import pendulum
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from poverty_pipeline.partitions import PARTITIONING
+
+    def partitions(dag_id, first, last):
+        dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag[0].dags[dag_id]))
+        infos = dag.iter_dagrun_infos_between(pendulum.parse(first), pendulum.parse(last))
+        return [i.partition_key for i in infos]
+
+    assert partitions("commune_ingest_by_year", "2021-01-01", "2023-12-31") == ["2021", "2022", "2023"]
+    assert partitions("commune_ingest_by_year", "2022-01-01", "2022-12-31") == ["2022"]
+    months = partitions("agency_ingest_by_month", "2024-07-01", "2024-09-30")
+    assert months == ["2024-07", "2024-08", "2024-09"]
+    periods = PARTITIONING["agency_task_report"].periods_of
+    assert [p for m in months for p in periods(m)] == ["2024-07", "2024-08", "2024-09", "2024-Q3"]
+    assert periods("2024-12") == ["2024-12", "2024-Q4", "2024"]
 
 
 def test_build_dag_runs_every_model_with_its_tests(dagbag):
