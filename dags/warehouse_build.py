@@ -31,7 +31,11 @@ the status of every expected submission with reporting rates. Runs nightly and w
 ingest DAG has loaded new submissions (commune reviews or agency reports). The dbt project is loaded from
 its manifest (`dbt_project/target/manifest.json`, built by `make manifest`).
 
-After dbt: `reconcile_submissions` replaces the `reconcile_*` warnings of the checked
+After dbt, `quality_gate` runs the Great Expectations checkpoint on the marts (area totals are
+sums of their children, rates are counts over denominators within 0–1, flow identities, every
+commune present or reported missing, every standard present; suites in `expectations/marts/`)
+and fails the build with a report naming each violation; it also updates the Data Docs site.
+Then `reconcile_submissions` replaces the `reconcile_*` warnings of the checked
 submissions in `audit.submission_problems` (from `marts.rpt_submission_discrepancies`) and
 marks them `accepted_with_warnings`; `export_review_summary` writes the review summary table
 of each review year to `<landing>/_reports/review_summary/<year>.xlsx`.
@@ -91,6 +95,14 @@ def warehouse_build():
         ),
     )
 
+    @task(retries=0)  # a violation in the data does not go away on retry
+    def quality_gate(run_id: str | None = None) -> dict:
+        """Great Expectations checkpoint on the marts (rules: expectations/marts/); fails the
+        build with a readable report of every violation; updates the Data Docs site."""
+        from poverty_pipeline.quality_gate import run_gate
+
+        return run_gate(run_name=run_id).as_dict()
+
     @task
     def report_indicators() -> list[dict]:
         """Log the province's rates per review year and standard (the run's headline)."""
@@ -130,8 +142,9 @@ def warehouse_build():
         with connect() as conn:
             return run_follow_up(conn, landing_url())
 
-    prepare_sources() >> dbt >> [report_indicators(), reconcile_submissions(), export_review_summary(),
-                                 write_follow_up_lists()]
+    gate = quality_gate()
+    prepare_sources() >> dbt >> gate >> [report_indicators(), reconcile_submissions(),
+                                         export_review_summary(), write_follow_up_lists()]
 
 
 warehouse_build()
