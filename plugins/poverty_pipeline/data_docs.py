@@ -35,8 +35,13 @@ def index_path() -> Path:
     return data_docs_dir() / "index.html"
 
 
-@cache
 def context():
+    """The GX context for the current ``data_docs_dir()`` and ``store_dir()``."""
+    return _context(str(data_docs_dir()), str(store_dir()))
+
+
+@cache
+def _context(site_dir: str, results_dir: str):
     """A GX context whose validation results are kept on disk and whose Data Docs site is
     ``data_docs_dir()``; suites, assets and checkpoints live in memory (they are defined by the
     files in ``expectations/`` and re-created every run)."""
@@ -53,7 +58,7 @@ def context():
             "validation_results_store": {
                 "class_name": "ValidationResultsStore",
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": str(store_dir() / "validations")},
+                                  "base_directory": str(Path(results_dir) / "validations")},
             },
             "checkpoint_store": in_memory("CheckpointStore"),
             "validation_definition_store": in_memory("ValidationDefinitionStore"),
@@ -66,7 +71,7 @@ def context():
                 "class_name": "SiteBuilder",
                 "show_how_to_buttons": False,
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": str(data_docs_dir())},
+                                  "base_directory": site_dir},
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             }
         },
@@ -75,6 +80,11 @@ def context():
     ctx = gx.get_context(project_config=config, mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
+
+
+def safe_name(text: str) -> str:
+    """A run or batch name GX can use as part of a file path."""
+    return text.replace("/", "_").replace("\\", "_")
 
 
 def build(resource_identifiers: list | None = None) -> Path:
@@ -108,7 +118,8 @@ def publish_submission_validations(results: list, run_name: str, batch_name: str
 
     if not results:
         return None
-    run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
+    run_id = RunIdentifier(run_name=safe_name(run_name), run_time=dt.datetime.now(dt.UTC))
+    batch_name = safe_name(batch_name)
     keys = []
     for result in results:
         key = ValidationResultIdentifier(

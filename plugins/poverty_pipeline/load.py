@@ -12,6 +12,7 @@ columns and what supersedes what come from the contract YAML.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -35,6 +36,11 @@ class Outcome:
     errors: int = 0
     warnings: int = 0
     rows: int = 0  # rows loaded into the contract's main table (households, activities)
+    feedback_url: str | None = None
+
+
+# Writes the submitter's feedback report for a status and rows loaded; returns where it went.
+FeedbackWriter = Callable[[Submission, str, int], str]
 
 
 def already_recorded(conn: psycopg.Connection, submission_ids: list[str]) -> set[str]:
@@ -45,8 +51,13 @@ def already_recorded(conn: psycopg.Connection, submission_ids: list[str]) -> set
     return {r[0] for r in rows}
 
 
-def record(conn: psycopg.Connection, sub: Submission, contract: Contract, run_id: str | None) -> Outcome:
-    """Record the outcome of one submission atomically; load its rows when it is accepted."""
+def record(conn: psycopg.Connection, sub: Submission, contract: Contract, run_id: str | None,
+           feedback: FeedbackWriter | None = None) -> Outcome:
+    """Record the outcome of one submission atomically; load its rows when it is accepted.
+
+    ``feedback`` writes the submitter's report inside the transaction: if writing it fails,
+    nothing is recorded and the file is taken in again by the next run (the report is
+    rewritten, the same content)."""
     errors = sum(p.is_error for p in sub.problems)
     warnings = len(sub.problems) - errors
     status = "rejected" if errors else ("accepted_with_warnings" if warnings else "accepted")
@@ -63,13 +74,17 @@ def record(conn: psycopg.Connection, sub: Submission, contract: Contract, run_id
             if status != "rejected":
                 _copy_raw(conn, sub, contract)
                 _supersede(conn, sub, contract)
+            feedback_url = feedback(sub, status, rows) if feedback else None
+            if feedback_url:
+                conn.execute("update audit.submissions set feedback_url = %s where submission_id = %s",
+                             (feedback_url, sub.submission_id))
     except psycopg.DataError as exc:
         # A value the suite let through but PostgreSQL refuses: reject the file, not the run.
         from poverty_pipeline.problems import problem
 
         sub.problems.append(problem("load_failed", detail=str(exc).splitlines()[0]))
-        return record(conn, sub, contract, run_id)
-    return Outcome(sub.submission_id, sub.path, status, households, errors, warnings, rows)
+        return record(conn, sub, contract, run_id, feedback)
+    return Outcome(sub.submission_id, sub.path, status, households, errors, warnings, rows, feedback_url)
 
 
 def _insert_submission(conn, sub: Submission, contract: Contract, status: str, households: int,

@@ -143,7 +143,7 @@ def run_gate(url: str | None = None, run_name: str | None = None,
     # GX reads the URL from the environment by name (see _checkpoint).
     os.environ["POVERTY_QUALITY_GATE_URL"] = url
     checkpoint = _checkpoint(data_docs.context(), "POVERTY_QUALITY_GATE_URL")
-    result = checkpoint.run(run_id=RunIdentifier(run_name=run_name or CHECKPOINT_NAME))
+    result = checkpoint.run(run_id=RunIdentifier(run_name=data_docs.safe_name(run_name or CHECKPOINT_NAME)))
 
     violations = []
     for validation in result.run_results.values():

@@ -1,0 +1,125 @@
+"""Feedback to each submitter, through a real ingest into PostgreSQL: one HTML report (and its
+JSON twin) per file under <landing>/_feedback/, recorded in audit.submissions.feedback_url,
+listing exactly the file's problem rows with how to fix them, escaped, formula-safe, and naming
+no other submitter; the suites' results in the Data Docs site without the failing values."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from airflow.sdk import ObjectStoragePath
+from builders import household, json_bytes, land, submission, xlsx_bytes
+
+from poverty_pipeline.discover import new_files
+from poverty_pipeline.ingest import ingest_files
+from poverty_pipeline.warehouse import connect, ensure_schema
+
+SCRIPT = "<script>alert('x')</script>"
+FORMULA = '=HYPERLINK("http://evil.example","bấm vào đây")'
+CITIZEN_ID_BAD = "08212345"  # too short: a citizen_id problem whose value must stay out of Data Docs
+
+FILES = {
+    "good.xlsx": xlsx_bytes(submission(ma_xa="28249")),
+    "other commune Phường 4.json": json_bytes(submission(ma_xa="28252", households=[
+        household("HO101", ho_ten_chu_ho="Lê Thị Riêng"), household("HO102"),
+    ])),
+    "bad.json": json_bytes(submission(ma_xa="28261", households=[
+        household("HO201", thu_nhap_binh_quan=SCRIPT),
+        household("HO202", so_nhan_khau=FORMULA),
+        household("HO203", so_dinh_danh_chu_ho=CITIZEN_ID_BAD),
+    ])),
+}
+
+
+@pytest.fixture
+def ingested(warehouse, landing, tmp_path, monkeypatch):
+    monkeypatch.setenv("POVERTY_DATA_DOCS_DIR", str(tmp_path / "docs"))
+    for name, data in FILES.items():
+        land(landing, name, data)
+    with connect(warehouse, autocommit=True) as conn:
+        ensure_schema(conn)
+        files = new_files(conn, landing.as_uri(), "communes")
+        ingest_files(conn, landing.as_uri(), files, run_id="feedback_test")
+        rows = conn.execute(
+            "select submission_id, path, status, feedback_url from audit.submissions order by path"
+        ).fetchall()
+        problems = conn.execute(
+            "select s.path, p.severity, p.sheet, p.row_number, p.column_name, p.value, p.rule "
+            "from audit.submission_problems p join audit.submissions s using (submission_id) "
+            "order by p.problem_id"
+        ).fetchall()
+    return {"landing": landing, "rows": rows, "problems": problems, "docs": tmp_path / "docs"}
+
+
+def feedback_files(landing: Path, path: str) -> tuple[str, dict]:
+    base = landing / "_feedback" / path
+    html = base.with_name(base.name + ".feedback.html").read_text("utf-8")
+    data = json.loads(base.with_name(base.name + ".feedback.json").read_text("utf-8"))
+    return html, data
+
+
+def test_every_submission_has_its_report_where_audit_says(ingested):
+    landing = ingested["landing"]
+    assert [(r[1], r[2]) for r in ingested["rows"]] == [
+        ("communes/2021/bad.json", "rejected"),
+        ("communes/2021/good.xlsx", "accepted"),
+        ("communes/2021/other commune Phường 4.json", "accepted"),
+    ]
+    for submission_id, path, status, url in ingested["rows"]:
+        # the URL as ObjectStoragePath spells it (not percent-encoded), readable back through it
+        assert url == unquote((landing / "_feedback" / f"{path}.feedback.html").as_uri())
+        assert ObjectStoragePath(url).read_text(encoding="utf-8").startswith("<!doctype html>")
+        html, data = feedback_files(landing, path)
+        assert data["status"] == status and data["submission_id"] == submission_id
+        assert status in ("accepted", "rejected")
+        assert ("Bị từ chối" in html) == (status == "rejected")
+        assert "Đã tiếp nhận" in html if status == "accepted" else "Rejected" in html
+
+
+def test_report_lists_exactly_the_files_problem_rows_with_a_fix(ingested):
+    _, data = feedback_files(ingested["landing"], "communes/2021/bad.json")
+    listed = [(p["severity"], p["sheet"], p["row"], p["column"], p["value"], p["rule"])
+              for p in data["problems"]]
+    recorded = [tuple(p[1:]) for p in ingested["problems"] if p[0] == "communes/2021/bad.json"]
+    assert listed == recorded
+    assert {p["rule"] for p in data["problems"]} >= {"not_number", "not_integer", "citizen_id"}
+    for p in data["problems"]:
+        assert p["message_vi"] and p["message_en"] and p["fix_vi"] and p["fix_en"]
+    assert data["errors"] == len([p for p in data["problems"] if p["severity"] == "error"]) > 0
+
+
+def test_html_is_escaped_and_formulas_are_neutralised(ingested):
+    html, data = feedback_files(ingested["landing"], "communes/2021/bad.json")
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    formula_values = [p["value"] for p in data["problems"] if p["value"] and p["value"].startswith("=")]
+    assert formula_values, "the formula value is reported as submitted in the JSON"
+    # no table cell of the HTML starts with a formula trigger
+    cells = re.findall(r"<td>(?:<code>)?([^<]*)", html)
+    assert cells and not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+    assert "&#x27;=HYPERLINK" in html
+
+
+def test_a_report_names_no_other_submitter(ingested):
+    landing = ingested["landing"]
+    others = {"communes/2021/bad.json": ["28249", "28252", "Lê Thị Riêng", "HO101", "Phường 4"],
+              "communes/2021/good.xlsx": ["28252", "28261", "Lê Thị Riêng", "HO201", SCRIPT]}
+    for path, foreign in others.items():
+        html, data = feedback_files(landing, path)
+        text = html + json.dumps(data, ensure_ascii=False)
+        for item in foreign:
+            assert item not in text, f"{path} mentions {item!r}"
+
+
+def test_data_docs_show_the_submission_suites_without_values(ingested):
+    docs = ingested["docs"]
+    index = (docs / "index.html").read_text("utf-8")
+    assert "commune_household_review.danh_sach_ho" in index
+    pages = [p.read_text("utf-8", errors="replace") for p in docs.rglob("*.html")]
+    assert len(pages) > 1
+    for page in pages:
+        assert CITIZEN_ID_BAD not in page and "Nguyễn Văn An" not in page
