@@ -1,45 +1,202 @@
-"""docker-compose.yml is for users' machines (no Docker engine here): check its wiring."""
+"""docker-compose.yml is for users' machines (no Docker engine here): check its structure and
+wiring — every part present, pinned images, health checks, start order, secrets only from .env,
+Airflow wired to the warehouse, Metabase reading the marts as bi_reader."""
 
 from __future__ import annotations
 
+import ast
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
+from poverty_pipeline import metabase_setup
+
 ROOT = Path(__file__).resolve().parents[1]
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)  # merge keys (<<: *airflow) resolved
 SERVICES = COMPOSE["services"]
+AIRFLOW = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+           "airflow-worker"]
+ONE_SHOT = {"airflow-init", "metabase-setup"}
+INTERPOLATION = re.compile(r"^\$\{\w+(:?[-?][^}]*)?\}$")
+SECRET_NAME = re.compile(r"PASSWORD|PASS$|SECRET|_KEY$|TOKEN")
+
+
+def env(service: str) -> dict[str, str]:
+    return {k: str(v) for k, v in (SERVICES[service].get("environment") or {}).items()}
 
 
 def test_the_stack_has_every_part():
-    assert set(SERVICES) >= {
-        "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-        "airflow-triggerer", "airflow-worker", "redis", "airflow-metadata", "warehouse",
+    assert set(SERVICES) == {
+        *AIRFLOW, "airflow-init", "redis", "airflow-metadata", "warehouse",
+        "metabase", "metabase-db", "metabase-setup",
     }
-    assert SERVICES["airflow-worker"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    for name in AIRFLOW:
+        assert env(name)["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+    assert SERVICES["airflow-worker"]["command"] == "celery worker"
 
 
-def test_images_are_pinned_and_long_running_services_have_health_checks():
+def test_images_are_pinned_or_built_from_a_pinned_base():
     for name, service in SERVICES.items():
         image = service.get("image", "")
-        assert re.search(r":\d[\w.-]*$", image), f"{name}: image {image!r} is not pinned"
-        if name != "airflow-init":
-            assert "healthcheck" in service, f"{name} has no health check"
+        assert image or "build" in service, f"{name}: neither image nor build"
+        assert re.search(r":v?\d+(\.\d+)+[\w.-]*$", image), f"{name}: image {image!r} is not pinned"
+    base = re.search(r"^FROM (\S+)", (ROOT / "Dockerfile").read_text(), re.M).group(1)
+    airflow = next(d for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+                   if d.startswith("apache-airflow=="))
+    version = airflow.split("==")[1]
+    # the image's Airflow is the one the project pins, and the built image is named for it
+    assert base == f"apache/airflow:{version}-python3.11"
+    for name in [*AIRFLOW, "airflow-init"]:
+        assert SERVICES[name]["build"] == "." and SERVICES[name]["image"].endswith(f":{version}")
+
+
+def test_long_running_services_have_health_checks_and_one_shots_do_not_restart():
+    for name, service in SERVICES.items():
+        if name in ONE_SHOT:
+            assert service.get("restart") == "no", name
+            continue
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no health check"
+        assert service.get("restart") == "unless-stopped", name
+
+
+def test_every_dependency_waits_for_a_state_the_dependency_can_reach():
+    for name, service in SERVICES.items():
+        for dependency, spec in (service.get("depends_on") or {}).items():
+            assert dependency in SERVICES, (name, dependency)
+            condition = spec["condition"]
+            if condition == "service_healthy":
+                assert "healthcheck" in SERVICES[dependency], (name, dependency)
+            else:
+                assert condition == "service_completed_successfully", (name, dependency, condition)
+                assert dependency in ONE_SHOT, (name, dependency)
+    for name in [*AIRFLOW, "airflow-init"]:
+        needs = SERVICES[name]["depends_on"]
+        for backend in ("redis", "airflow-metadata", "warehouse"):
+            assert needs[backend] == {"condition": "service_healthy"}, (name, backend)
+    # Airflow's components start on a migrated database (the worker after the API server,
+    # which is after the init); Metabase is provisioned once it is healthy and bi_reader exists.
+    for name in ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]:
+        assert SERVICES[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert SERVICES["airflow-worker"]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+    assert SERVICES["metabase"]["depends_on"] == {"metabase-db": {"condition": "service_healthy"}}
+    assert set(SERVICES["metabase-setup"]["depends_on"]) == {"metabase", "airflow-init"}
 
 
 def test_no_secret_is_written_in_the_file():
-    text = (ROOT / "docker-compose.yml").read_text()
-    for match in re.finditer(r"(PASSWORD|_KEY)\w*:\s*(\S+)", text):
-        assert match.group(2).startswith("${"), match.group(0)
-    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    for name in SERVICES:
+        for key, value in env(name).items():
+            if SECRET_NAME.search(key) and not key.endswith("_FILE"):
+                assert INTERPOLATION.match(value), f"{name}: {key} is not taken from .env"
+            # a URL with credentials takes its password from .env
+            for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", value):
+                assert INTERPOLATION.match(password), f"{name}: {key} has a literal password"
+    assert "env_file" not in COMPOSE_TEXT  # each secret goes only to the services that need it
+
+
+def test_every_variable_is_in_the_env_example_and_env_is_not_committed():
     example = (ROOT / ".env.example").read_text()
-    for var in set(re.findall(r"(?<!\$)\$\{(\w+)", text)):
-        assert f"{var}=" in example, f"{var} missing from .env.example"
+    documented = set(re.findall(r"^#?\s*(\w+)=", example, re.M))
+    code = "\n".join(line for line in COMPOSE_TEXT.splitlines() if not line.lstrip().startswith("#"))
+    used = set(re.findall(r"(?<!\$)\$\{(\w+)", code))
+    assert used <= documented, f"missing from .env.example: {sorted(used - documented)}"
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    tracked = subprocess.run(["git", "ls-files", ".env"], cwd=ROOT, capture_output=True, text=True)
+    assert tracked.returncode == 0 and tracked.stdout == ""
 
 
-def test_airflow_reaches_the_warehouse_through_the_connection_and_the_url():
-    env = SERVICES["airflow-scheduler"]["environment"]
-    assert "@warehouse:5432/" in env["AIRFLOW_CONN_POVERTY_WAREHOUSE"]
-    assert "@warehouse:5432/" in env["POVERTY_WAREHOUSE_URL"]
-    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:6379")
+def test_airflow_reaches_the_warehouse_the_broker_and_its_metadata():
+    shared = env("airflow-scheduler")
+    for name in [*AIRFLOW, "airflow-init"]:
+        e = env(name)
+        assert "@warehouse:5432/poverty" in e["AIRFLOW_CONN_POVERTY_WAREHOUSE"], name
+        assert "@warehouse:5432/poverty" in e["POVERTY_WAREHOUSE_URL"], name
+        assert e["POVERTY_PII_KEY"] == "${POVERTY_PII_KEY:?set POVERTY_PII_KEY in .env}", name
+        assert e["POVERTY_BI_READER_PASSWORD"].startswith("${POVERTY_BI_READER_PASSWORD"), name
+        assert e["POVERTY_LANDING_URL"].startswith("${POVERTY_LANDING_URL:-file:///opt/poverty/landing}")
+        assert e["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0", name
+        assert "@airflow-metadata/airflow" in e["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
+        assert "@airflow-metadata/airflow" in e["AIRFLOW__CELERY__RESULT_BACKEND"], name
+        assert e["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+        # one JWT secret and one Fernet key for every component
+        for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY"):
+            assert e[key] == shared[key], (name, key)
+        assert "./landing:/opt/poverty/landing" in SERVICES[name]["volumes"], name
+
+
+def test_init_sets_up_the_warehouse_before_metabase_logs_in():
+    script = "\n".join(SERVICES["airflow-init"]["command"])
+    assert "airflow db migrate" in script and "dbt parse" in script
+    assert "ensure_schema" in script  # the warehouse set-up, which creates bi_reader
+    assert "AIRFLOW_ADMIN_PASSWORD" in env("airflow-init")
+
+
+def test_metabase_has_its_own_database_and_reads_the_warehouse_as_bi_reader():
+    mb = env("metabase")
+    assert mb["MB_DB_TYPE"] == "postgres" and mb["MB_DB_HOST"] == "metabase-db"
+    assert mb["MB_DB_DBNAME"] == env("metabase-db")["POSTGRES_DB"]
+    assert mb["MB_DB_USER"] == env("metabase-db")["POSTGRES_USER"]
+    assert mb["MB_DB_PASS"].startswith("${METABASE_DB_PASSWORD")
+    setup = SERVICES["metabase-setup"]
+    (mount,) = setup["volumes"]
+    source, target = mount.split(":")[:2]
+    assert (ROOT / source).resolve() == Path(metabase_setup.__file__).resolve()
+    assert setup["command"] == ["python", target]
+    e = env("metabase-setup")
+    assert e["METABASE_URL"] == "http://metabase:3000"
+    assert e["WAREHOUSE_HOST"] == "warehouse" and e["WAREHOUSE_DB"] == env("warehouse")["POSTGRES_DB"]
+    assert e["POVERTY_BI_READER_PASSWORD"].startswith("${POVERTY_BI_READER_PASSWORD")
+    # what the setup sends Metabase, from that environment
+    database = metabase_setup.warehouse_database({**e, "POVERTY_BI_READER_PASSWORD": "pw"})
+    details = database["details"]
+    assert database["engine"] == "postgres"
+    assert (details["host"], details["port"], details["dbname"]) == ("warehouse", 5432, "poverty")
+    assert details["user"] == "bi_reader" and details["password"] == "pw"
+    assert (details["schema-filters-type"], details["schema-filters-patterns"]) == ("inclusion", "marts")
+
+
+def test_the_metabase_setup_runs_on_a_plain_python():
+    """It runs in python:3.11-slim, with the standard library only."""
+    assert SERVICES["metabase-setup"]["image"].startswith("python:3.11.")
+    tree = ast.parse(Path(metabase_setup.__file__).read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+    payload = metabase_setup.setup_payload("token", {"METABASE_ADMIN_EMAIL": "a@example.org",
+                                                     "METABASE_ADMIN_PASSWORD": "x"})
+    assert payload["prefs"]["allow_tracking"] is False and payload["token"] == "token"
+
+
+def compose_cli() -> list[str] | None:
+    """``docker compose`` (v2), else ``docker-compose`` (v1), if installed."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"],
+                                                 capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return ["docker-compose"] if shutil.which("docker-compose") else None
+
+
+@pytest.mark.skipif(compose_cli() is None, reason="no docker compose CLI on this machine")
+def test_docker_compose_accepts_the_file_and_refuses_missing_secrets(tmp_path):
+    # only the env file may supply the stack's variables
+    clean = {k: v for k, v in os.environ.items() if f"${{{k}" not in COMPOSE_TEXT}
+
+    def config(env_file: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([*compose_cli(), "--env-file", str(env_file), "config", "--quiet"],
+                              cwd=ROOT, capture_output=True, text=True, env=clean)
+
+    done = config(ROOT / ".env.example")
+    assert done.returncode == 0, done.stderr
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    refused = config(empty)
+    assert refused.returncode != 0 and "in .env" in refused.stderr, refused.stderr
