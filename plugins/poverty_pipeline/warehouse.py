@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from importlib import resources
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from poverty_pipeline.config import LOCAL_DIR, warehouse_url
 from poverty_pipeline.contract import Contract, all_contracts, load_contract
 from poverty_pipeline.pii import store_pads
+
+log = logging.getLogger(__name__)
+
+BI_ROLE = "bi_reader"
+BI_ROLE_ENV = "POVERTY_BI_READER_ROLE"  # another name, e.g. for tests sharing one server
+BI_PASSWORD_ENV = "POVERTY_BI_READER_PASSWORD"
+BI_SCHEMA = "marts"
+# Schemas with personal data or internals: nobody but the owner (the pipeline's role) reads them.
+PRIVATE_SCHEMAS = ("raw", "audit", "staging", "intermediate", "reference", "quality")
 
 # The commune contract's raw tables (sheet → table); each contract names its own in its YAML.
 RAW_TABLES = load_contract().raw_tables
@@ -31,7 +42,9 @@ def start_embedded(pgdata: Path | None = None) -> str:
     pgdata = pgdata or LOCAL_DIR / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     pgserver.get_server(pgdata, cleanup_mode=None)
-    return f"postgresql://postgres:embedded@/postgres?host={pgdata}"
+    # Unix socket with trust authentication: no password (runner.py puts a placeholder on the
+    # Airflow connection, which cosmos requires).
+    return f"postgresql://postgres@/postgres?host={pgdata}"
 
 
 def raw_columns(contract: Contract, sheet: str) -> list[tuple[str, str]]:
@@ -63,7 +76,52 @@ def ensure_schema(conn: psycopg.Connection) -> None:
         conn.execute(base)
         for contract in all_contracts():
             conn.execute(raw_table_ddl(contract))
+        grant_bi_reader(conn)
     store_pads(conn)
+
+
+def grant_bi_reader(conn: psycopg.Connection) -> None:
+    """The BI role (``bi_reader``, or ``POVERTY_BI_READER_ROLE``): reads schema ``marts`` and
+    nothing else.
+
+    LOGIN with the password of ``POVERTY_BI_READER_PASSWORD`` when it is set, NOLOGIN
+    otherwise. Default privileges of the role running this (the one dbt builds with) keep the
+    tables dbt recreates in ``marts`` readable. Roles are per server: a second warehouse
+    database on the same server shares the role and gets its own grants.
+    """
+    name = os.environ.get(BI_ROLE_ENV) or BI_ROLE
+    password = os.environ.get(BI_PASSWORD_ENV)
+    role, schema = sql.Identifier(name), sql.Identifier(BI_SCHEMA)
+    login = (sql.SQL("login password {}").format(sql.Literal(password)) if password
+             else sql.SQL("nologin"))
+    for attempt in range(3):
+        try:
+            with conn.transaction():  # a savepoint: without CREATEROLE the role stays as it is
+                conn.execute(sql.SQL(
+                    "do $$ begin create role {} nologin; exception when duplicate_object then null; end $$"
+                ).format(role))
+                conn.execute(sql.SQL("alter role {} with {}").format(role, login))
+            break
+        except psycopg.errors.InternalError:  # "tuple concurrently updated": another set-up
+            if attempt == 2:                   # on the same server altered the role just now
+                raise
+        except psycopg.errors.InsufficientPrivilege as exc:
+            log.warning("role %s not created or updated (%s); its grants are still set if it exists",
+                        name, str(exc).strip())
+            if not conn.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone():
+                return
+            break
+    conn.execute(sql.SQL("create schema if not exists {}").format(schema))
+    for private in PRIVATE_SCHEMAS:
+        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(private)))
+        conn.execute(sql.SQL("revoke all on schema {s} from public, {r}").format(
+            s=sql.Identifier(private), r=role))
+        conn.execute(sql.SQL("revoke all on all tables in schema {s} from public, {r}").format(
+            s=sql.Identifier(private), r=role))
+    conn.execute(sql.SQL("grant usage on schema {s} to {r}").format(s=schema, r=role))
+    conn.execute(sql.SQL("grant select on all tables in schema {s} to {r}").format(s=schema, r=role))
+    conn.execute(sql.SQL("alter default privileges in schema {s} grant select on tables to {r}").format(
+        s=schema, r=role))
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:
