@@ -2,7 +2,9 @@
 
 Files are found with Airflow's ObjectStoragePath, so the landing location can be a local
 folder (file://) or object storage (s3://, gs://, ...). A file's identity is the SHA-256 of
-its bytes: a file already recorded under any name is not processed again.
+its bytes: a file already recorded under any name is not processed again. A file over the size
+limit is never read whole: its identity is the hash of its size, first and last MiB, and the
+ingest refuses it by its size alone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import asdict, dataclass
 import psycopg
 
 from poverty_pipeline.load import already_recorded
+from poverty_pipeline.read import MAX_FILE_BYTES
 
+SAMPLE_BYTES = 1 << 20  # what identifies an oversized file: its first and last MiB
 HIDDEN_PREFIXES = (".", "_", "~$")  # dotfiles, _feedback/, Excel lock files
 
 
@@ -55,6 +59,28 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def oversize_hash(path, size: int) -> str:
+    """Identity of a file too large to read: its size, first and last MiB."""
+    digest = hashlib.sha256(f"oversize:{size}:".encode())
+    with path.open("rb") as stream:
+        digest.update(stream.read(SAMPLE_BYTES))
+        stream.seek(max(size - SAMPLE_BYTES, 0))
+        digest.update(stream.read(SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
+def fetch(root, landed: LandedFile) -> tuple[LandedFile, bytes | None]:
+    """The file's bytes (None when it is over the size limit, which is then not read), and its
+    identity again: the file may have been replaced since discovery."""
+    path = root / landed.path
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        return LandedFile(landed.path, oversize_hash(path, size), size), None
+    data = path.read_bytes()
+    digest = content_hash(data)
+    return (landed if digest == landed.submission_id else LandedFile(landed.path, digest, len(data))), data
+
+
 def new_files(conn: psycopg.Connection, landing_url: str, folder: str) -> list[LandedFile]:
     """Files under ``<landing>/<folder>`` whose content is not yet in audit.submissions.
 
@@ -63,8 +89,8 @@ def new_files(conn: psycopg.Connection, landing_url: str, folder: str) -> list[L
     root = landing_root(landing_url)
     found: dict[str, LandedFile] = {}
     for rel, path in walk(root, folder):
-        data = path.read_bytes()
-        digest = content_hash(data)
-        found.setdefault(digest, LandedFile(rel, digest, len(data)))
+        size = path.stat().st_size
+        digest = oversize_hash(path, size) if size > MAX_FILE_BYTES else content_hash(path.read_bytes())
+        found.setdefault(digest, LandedFile(rel, digest, size))
     known = already_recorded(conn, list(found)) if found else set()
     return [f for digest, f in found.items() if digest not in known]

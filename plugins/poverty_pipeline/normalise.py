@@ -2,6 +2,11 @@
 labels, ignoring case, diacritics and spaces), convert values to the contract's types, and
 collect structural problems (missing sheet or column, a value of the wrong type).
 
+The header of a table sheet is the row, among the first ``HEADER_SEARCH_ROWS``, that names the
+most contract columns: title rows above it are skipped. Text is NFC; a cell longer than
+``MAX_TEXT_CHARS``, a number beyond what the warehouse stores, a JSON list or object where one
+value belongs are problems of their cell, never a crash.
+
 The value rules are checked afterwards by the Great Expectations suite (validate.py) on the
 frames built here.
 """
@@ -22,6 +27,13 @@ from poverty_pipeline.read import Grid, Workbook
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+$")  # Vietnamese thousands separators: 1.500.000
+# Vietnamese decimal comma (12,5; 1.500.000,5); a lone comma before three digits (1,500) is
+# ambiguous and refused. Several comma groups (1,500,000) are thousands.
+DECIMAL_COMMA = re.compile(r"^-?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))$")
+COMMA_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3}){2,}$")
+MAX_TEXT_CHARS = 1000  # longer is a pasted blob, not a name, code or note
+MAX_INTEGER = 2**63 - 1  # the warehouse's bigint
+HEADER_SEARCH_ROWS = 20
 
 
 @dataclass
@@ -65,6 +77,13 @@ def to_text(value: object) -> str:
 
 
 def to_integer(value: object) -> int:
+    number = _integer(value)
+    if abs(number) > MAX_INTEGER:
+        raise ValueProblem("number_too_large")
+    return number
+
+
+def _integer(value: object) -> int:
     if isinstance(value, bool):
         raise ValueProblem("not_integer")
     if isinstance(value, int):
@@ -74,8 +93,8 @@ def to_integer(value: object) -> int:
             return int(value)
         raise ValueProblem("not_integer")
     text = to_text(value).replace(" ", "")
-    if THOUSANDS.match(text):
-        text = text.replace(".", "")
+    if THOUSANDS.match(text) or COMMA_THOUSANDS.match(text):
+        text = text.replace(".", "").replace(",", "")
     try:
         return int(text)
     except ValueError:
@@ -91,6 +110,10 @@ def to_number(value: object) -> float:
         text = to_text(value).replace(" ", "")
         if THOUSANDS.match(text) and text.count(".") >= 2:
             text = text.replace(".", "")
+        elif DECIMAL_COMMA.match(text):
+            text = text.replace(".", "").replace(",", ".")
+        elif COMMA_THOUSANDS.match(text):
+            text = text.replace(",", "")
         try:
             number = float(text)
         except ValueError:
@@ -165,12 +188,21 @@ def convert_value(spec: Field, value: object, canon: dict[str, str] | None) -> t
     """(converted value, None) or (None, the rule the value breaks). Pure: no problem recorded."""
     if _is_blank(value):
         return None, None
+    if isinstance(value, dict | list):  # JSON: one value expected
+        scalars = isinstance(value, list) and not any(isinstance(v, dict | list) for v in value)
+        if spec.type != "code_list" or not scalars:
+            return None, "nested_value"
+        value = ";".join(to_text(v) for v in value if not _is_blank(v))
+    if isinstance(value, bool) and spec.type in ("text", "code_list", "period"):
+        return None, "not_text"
     try:
         converted = CONVERTERS[spec.type](value)
     except ValueProblem as bad:
         return None, bad.rule
     if converted == "":
         return None, None
+    if isinstance(converted, str) and len(converted) > MAX_TEXT_CHARS:
+        return None, "text_too_long"
     if canon and isinstance(converted, str):
         converted = canon.get(header_key(converted), converted)
     return converted, None
@@ -207,9 +239,19 @@ def convert(
     return converted
 
 
+def _code(index: dict[str, str], cell: object, originals: dict[str, str]) -> str | None:
+    """The field a header cell names; for text converted from a legacy encoding, also what the
+    cell said before (a Unicode header beside legacy data)."""
+    code = index.get(header_key(cell))
+    if code is None and isinstance(cell, str) and cell in originals:
+        code = index.get(header_key(originals[cell]))
+    return code
+
+
 def find_sheet(workbook: Workbook, name: str) -> Grid | None:
-    wanted = header_key(name)
-    return next((grid for key, grid in workbook.items() if header_key(key) == wanted), None)
+    index = {header_key(name): name}
+    originals = getattr(workbook, "originals", {})
+    return next((grid for key, grid in workbook.items() if _code(index, key, originals)), None)
 
 
 def normalise(
@@ -219,10 +261,22 @@ def normalise(
     value_sets: dict[tuple[str, str], list[str]],
 ) -> Submission:
     """Fill ``sub`` with the contract-shaped info and tables of ``workbook``."""
+    for found in getattr(workbook, "problems", ()):
+        sub.add(found)
+    known = {header_key(name): name for name in contract.sheets}
+    for name, grid in workbook.items():
+        if not _code(known, name, grid.originals) and any(not _is_blank(c) for row in grid.rows for c in row):
+            sub.add(problem("unknown_sheet", sheet=str(name), value=name))
     for sheet in contract.sheets.values():
         grid = find_sheet(workbook, sheet.name)
         if grid is None:
             sub.add(problem("missing_sheet", sheet=sheet.name))
+            continue
+        if grid.hidden:
+            sub.add(problem("hidden_sheet", sheet=sheet.name))
+        expected = "object" if sheet.layout == "key_value" else "list"
+        if grid.shape not in ("table", expected):
+            sub.add(problem(f"json_{expected}_expected", sheet=sheet.name))
             continue
         if sheet.layout == "key_value":
             _normalise_key_value(sub, sheet, grid, value_sets)
@@ -233,17 +287,21 @@ def normalise(
 
 def _normalise_key_value(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> None:
     index = header_index(sheet)
-    header_keys = {header_key(sheet.key_header.get(k, "")) for k in ("code", "label")}
+    header_keys = {header_key(sheet.key_header.get(k, "")): "header" for k in ("code", "label")}
     for i, row in enumerate(grid.rows):
         if not row or _is_blank(row[0]):
             continue
-        key = header_key(row[0])
-        if i == 0 and key in header_keys:
+        if i == 0 and _code(header_keys, row[0], grid.originals):
             continue  # the truong / gia_tri header
-        code = index.get(key)
+        code = _code(index, row[0], grid.originals)
         row_number = grid.row_number(i)
         if code is None:
             sub.add(problem("unknown_field", sheet=sheet.name, row_number=row_number, value=row[0]))
+            continue
+        if code in sub.info_rows:
+            sub.add(problem("duplicate_field", sheet=sheet.name, row_number=row_number, column=code,
+                            value=row[1] if len(row) > 1 else None))
+            sub.bad_cells.add((sheet.name, row_number, code))
             continue
         value = row[1] if len(row) > 1 else None
         sub.info_rows[code] = row_number
@@ -251,6 +309,8 @@ def _normalise_key_value(sub: Submission, sheet: Sheet, grid: Grid, value_sets) 
             sub, sheet.field(code), value, sheet=sheet.name, row=row_number,
             canon=_canon(value_sets, sheet.name, code),
         )
+    if not sub.info_rows:
+        sub.add(problem("empty_sheet", sheet=sheet.name))
 
 
 def _canon(value_sets, sheet: str, code: str) -> dict[str, str] | None:
@@ -258,18 +318,32 @@ def _canon(value_sets, sheet: str, code: str) -> dict[str, str] | None:
     return canonical_values(values) if values else None
 
 
+def _header_at(grid: Grid, index: dict[str, str]) -> int:
+    """The row (within the first HEADER_SEARCH_ROWS) naming the most contract columns; 0 when
+    none names any."""
+    best, best_count = 0, 0
+    for i, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+        count = len({_code(index, c, grid.originals) for c in row if not _is_blank(c)} - {None})
+        if count > best_count:
+            best, best_count = i, count
+    return best
+
+
 def _normalise_table(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> None:
-    if not grid.rows:
+    index = header_index(sheet)
+    top = _header_at(grid, index) if grid.shape == "table" else 0  # JSON: keys are the header
+    body = [(i, row) for i, row in enumerate(grid.rows[top + 1:], start=top + 1)
+            if any(not _is_blank(c) for c in row)]
+    if not body:
         sub.add(problem("empty_sheet", sheet=sheet.name))
         return
-    index = header_index(sheet)
-    header_row = grid.header_row_number or None  # JSON has no header row to point at
+    header_row = grid.row_number(top) or None  # JSON has no header row to point at
     positions: dict[str, int] = {}
     extras: dict[int, str] = {}
-    for col, cell in enumerate(grid.rows[0]):
+    for col, cell in enumerate(grid.rows[top]):
         if _is_blank(cell):
             continue
-        code = index.get(header_key(cell))
+        code = _code(index, cell, grid.originals)
         if code is None:
             extras[col] = to_text(cell)
             sub.add(problem("unknown_column", sheet=sheet.name, row_number=header_row,
@@ -281,12 +355,6 @@ def _normalise_table(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> N
     for f in sheet.fields:
         if f.required and f.code not in positions:
             sub.add(problem("missing_column", sheet=sheet.name, column=f.code))
-
-    body = [(i, row) for i, row in enumerate(grid.rows[1:], start=1)
-            if any(not _is_blank(c) for c in row)]
-    if not body:
-        sub.add(problem("empty_sheet", sheet=sheet.name))
-        return
 
     row_numbers = [grid.row_number(i) for i, _ in body]
     columns: dict[str, list] = {"_row_number": row_numbers}

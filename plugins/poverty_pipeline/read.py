@@ -3,14 +3,32 @@
 Both formats come out the same shape — each sheet a grid whose first row is the header — so
 everything after this module is format-blind. Row numbers are those a person sees: the
 spreadsheet's row, or for JSON the item's position in its list (1-based; the header is row 0).
+
+Bad input is refused before it can cost much: a file over ``MAX_FILE_BYTES`` is never read
+(discover.py does not read it either), and a workbook is a zip whose members are inflated here,
+counted, before calamine sees it, so a zip bomb stops at ``MAX_UNPACKED_BYTES``. Formulas are
+never evaluated: calamine returns the value the spreadsheet program saved with the formula.
+What can be decoded is decoded: JSON in UTF-8 with or without BOM, UTF-16, Windows-1258, TCVN3
+or VNI, and spreadsheet text typed in TCVN3 or VNI fonts, all become Unicode (the legacy ones
+with a warning). Merged cells hold their value in every cell they cover, as a person sees them.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+import zipfile
+import zlib
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+
+from poverty_pipeline import vietnamese_encodings
+from poverty_pipeline.problems import Problem, problem
+
+MAX_FILE_BYTES = 100 * 1024 * 1024  # a province-wide commune file is a few MB
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # what a workbook may inflate to
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 files and encrypted workbooks
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
 
 class ReadError(Exception):
@@ -25,12 +43,22 @@ class ReadError(Exception):
 class Grid:
     rows: list[list[object]]  # rows[0] is the header row
     header_row_number: int  # the row number a person sees for rows[0]
+    shape: str = "table"  # JSON: "object" (field → value), "list" (items), "scalar" (neither)
+    hidden: bool = False  # a workbook sheet its author hid
+    originals: dict[str, str] = field(default_factory=dict)  # the workbook's, see Workbook
 
     def row_number(self, index: int) -> int:
         return self.header_row_number + index
 
 
-Workbook = dict[str, Grid]
+class Workbook(dict[str, Grid]):
+    """The sheets of a file by name, and what reading found wrong with the file as a whole."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problems: list[Problem] = []
+        self.originals: dict[str, str] = {}  # text converted from a legacy encoding → as it was
+
 
 FORMATS = (".xlsx", ".json")
 
@@ -42,44 +70,169 @@ def file_format(name: str) -> str:
     return suffix
 
 
-def read_workbook(name: str, data: bytes) -> Workbook:
-    """Parse the bytes of a landed file named ``name`` into its sheets."""
-    return _read_xlsx(data) if file_format(name) == ".xlsx" else _read_json(data)
+def read_workbook(name: str, data: bytes | None) -> Workbook:
+    """Parse the bytes of a landed file named ``name`` into its sheets. ``data`` is None for a
+    file that was not read because it is over ``MAX_FILE_BYTES``."""
+    suffix = file_format(name)
+    if data is None or len(data) > MAX_FILE_BYTES:
+        raise ReadError("file_too_large", value=name)
+    if not data.strip():
+        raise ReadError("empty_file", value=name)
+    # The content decides, not the name: a JSON file saved as .xlsx is still read.
+    if data.startswith(b"PK"):
+        return _read_xlsx(data)
+    if data.startswith(OLE_MAGIC):
+        if ENCRYPTED_STREAM in data:
+            raise ReadError("encrypted_file", value=name)
+        raise ReadError("unreadable_file", "an Excel 97-2003 (.xls) file, not .xlsx", value=name)
+    if suffix == ".xlsx" and not data.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n").startswith((b"{", b"[")):
+        raise ReadError("unreadable_file", "not an Excel .xlsx workbook", value=name)
+    return _read_json(data)
+
+
+def _check_zip(data: bytes) -> None:
+    """Inflate every member, counting, so calamine only sees an archive of bounded size whose
+    members are what their headers say."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+        declared = sum(m.file_size for m in members)
+        if declared > MAX_UNPACKED_BYTES:
+            raise ReadError("zip_bomb", f"{declared / 2**20:,.0f} MB")
+        total = 0
+        for member in members:
+            with archive.open(member) as stream:
+                while chunk := stream.read(1 << 20):
+                    total += len(chunk)
+                    if total > MAX_UNPACKED_BYTES:
+                        raise ReadError("zip_bomb", f"> {MAX_UNPACKED_BYTES / 2**20:,.0f} MB")
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+        raise ReadError("unreadable_file", f"{type(exc).__name__}: {exc}") from exc
 
 
 def _read_xlsx(data: bytes) -> Workbook:
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
 
+    _check_zip(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets: Workbook = {}
+        visible = {m.name: m.visible == SheetVisibleEnum.Visible for m in book.sheets_metadata}
+        sheets = Workbook()
         for name in book.sheet_names:
             sheet = book.get_sheet_by_name(name)
-            rows = sheet.to_python(skip_empty_area=True)
-            start_row = sheet.start[0] if sheet.start else 0
-            sheets[name] = Grid(rows=[list(r) for r in rows], header_row_number=start_row + 1)
-        return sheets
+            rows = [list(r) for r in sheet.to_python(skip_empty_area=True)]
+            start = sheet.start or (0, 0)
+            _fill_merged(rows, sheet.merged_cell_ranges or [], start)
+            sheets[name] = Grid(rows=rows, header_row_number=start[0] + 1, hidden=not visible.get(name, True))
+    except PasswordError as exc:
+        raise ReadError("encrypted_file") from exc
     except Exception as exc:  # calamine raises several types for broken workbooks
         raise ReadError("unreadable_file", f"{type(exc).__name__}: {exc}") from exc
+    _decode_legacy_text(sheets)
+    return sheets
+
+
+def _fill_merged(rows: list[list[object]], ranges, start: tuple[int, int]) -> None:
+    """Give every cell of a merged range the value of its top-left cell (calamine gives it only
+    there): a header merged over two rows, a hamlet merged over its households."""
+    for (r0, c0), (r1, c1) in ranges:
+        top, left = r0 - start[0], c0 - start[1]
+        if not (0 <= top < len(rows) and 0 <= left < len(rows[top])):
+            continue
+        value = rows[top][left]
+        for r in range(max(top, 0), min(r1 - start[0], len(rows) - 1) + 1):
+            for c in range(max(left, 0), min(c1 - start[1], len(rows[r]) - 1) + 1):
+                rows[r][c] = value
+
+
+def _decode_legacy_text(sheets: Workbook) -> None:
+    """Convert text typed in TCVN3 or VNI fonts to Unicode, cells and sheet names alike."""
+    texts = [c for grid in sheets.values() for row in grid.rows for c in row if isinstance(c, str)]
+    encoding = vietnamese_encodings.decode_texts([*texts, *sheets])
+    if encoding is None:
+        return
+    def decode(cell: object) -> object:
+        if not isinstance(cell, str):
+            return cell
+        converted = vietnamese_encodings.decode_cell(cell, encoding)
+        if converted != cell:
+            sheets.originals.setdefault(converted, cell)
+        return converted
+
+    for name in list(sheets):
+        grid = sheets.pop(name)
+        grid.rows = [[decode(c) for c in row] for row in grid.rows]
+        sheets[decode(name)] = grid
+        grid.originals = sheets.originals
+    sheets.problems.append(problem("legacy_encoding", value=encoding))
+
+
+def _decode_json_bytes(data: bytes) -> tuple[str, str | None]:
+    """The text of a JSON file and, when it was not UTF-8, the encoding it was in."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), None  # "Unicode" as Windows Notepad saves it
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        return vietnamese_encodings.decode_bytes(data)
+
+
+class _Object(dict):
+    """A JSON object that remembers its members in order, duplicates included."""
+
+    pairs: list[tuple[str, object]]
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, object]]) -> _Object:
+    obj = _Object(pairs)
+    obj.pairs = pairs
+    seen: set[str] = set()
+    obj.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]
+    return obj
 
 
 def _read_json(data: bytes) -> Workbook:
+    text, encoding = _decode_json_bytes(data)
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # NaN and Infinity stay text, so they are reported as values that are not numbers.
+        doc = json.loads(text, object_pairs_hook=_object, parse_constant=str)
+    except json.JSONDecodeError as exc:
         raise ReadError("unreadable_file", f"{type(exc).__name__}: {exc}") from exc
+    except RecursionError as exc:
+        raise ReadError("unreadable_file", "the JSON document is nested too deeply") from exc
     if not isinstance(doc, dict):
         raise ReadError("unreadable_file", "the JSON document is not an object")
-    sheets: Workbook = {}
+    sheets = Workbook()
+    if encoding:
+        sheets.problems.append(problem("legacy_encoding", value=encoding))
+    for key in doc.duplicates:
+        sheets.problems.append(problem("duplicate_key", sheet=key, value=key))
     for name, part in doc.items():
-        if isinstance(part, dict):  # thong_tin: field → value
-            sheets[name] = Grid(rows=[["truong", "gia_tri"], *([k, v] for k, v in part.items())],
-                                header_row_number=0)
+        if isinstance(part, dict):  # thong_tin: field → value, duplicates kept as rows
+            sheets[name] = Grid(rows=[["truong", "gia_tri"], *([k, v] for k, v in part.pairs)],
+                                header_row_number=0, shape="object")
         elif isinstance(part, list):
             header: list[str] = []
-            for item in part:
+            for i, item in enumerate(part, start=1):
                 if isinstance(item, dict):
                     header.extend(k for k in item if k not in header)
+                    sheets.problems.extend(problem("duplicate_key", sheet=name, row_number=i, column=k,
+                                                   value=k) for k in item.duplicates)
+                else:
+                    sheets.problems.append(problem("not_an_object", sheet=name, row_number=i,
+                                                   value=json.dumps(item, ensure_ascii=False)))
             rows = [[item.get(k) if isinstance(item, dict) else None for k in header] for item in part]
-            sheets[name] = Grid(rows=[list(header), *rows], header_row_number=0)
+            sheets[name] = Grid(rows=[list(header), *rows], header_row_number=0, shape="list")
+        else:
+            sheets[name] = Grid(rows=[], header_row_number=0, shape="scalar")
+    _decode_legacy_text_json(sheets)
     return sheets
+
+
+def _decode_legacy_text_json(sheets: Workbook) -> None:
+    """A UTF-8 JSON file whose text was exported from a TCVN3 or VNI database."""
+    if any(p.rule == "legacy_encoding" for p in sheets.problems):
+        return
+    _decode_legacy_text(sheets)
+
