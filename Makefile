@@ -10,13 +10,20 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test install manifest generate bench lint lock docs stop clean
+.PHONY: run test browser install manifest generate bench lint lock docs stop clean
 
 run: install $(MANIFEST)  ## run ingest and build through Airflow, print the summary
 	$(BIN)/poverty run
 
-test: install $(MANIFEST)  ## the whole test suite
+test: install $(MANIFEST) browser  ## the whole test suite
 	$(BIN)/pytest
+
+# The UI page tests (tests/test_ui_pages.py) open the pages in headless Chromium: Debian's package.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:  ## install Chromium (apt-get) when /usr/bin/chromium is missing
+	@test -x /usr/bin/chromium || { \
+	  command -v apt-get >/dev/null || { echo "Install Chromium as /usr/bin/chromium (tests/test_ui_pages.py uses it)"; exit 1; }; \
+	  $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
 
 install: $(STAMP)
 

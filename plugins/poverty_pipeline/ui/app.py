@@ -1,0 +1,199 @@
+"""The FastAPI app behind the pages (mounted by the Airflow plugin under ``/poverty``).
+
+Every route needs a signed-in Airflow user allowed to use the UI (the same token the Airflow
+UI holds; the pages open inside it). Links between pages are relative, so the app works under
+any base URL or proxy prefix.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from poverty_pipeline import config
+from poverty_pipeline.ui import files, labels, queries
+from poverty_pipeline.ui.poverty_view import build as poverty_context
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# The pages and their nav entries in the Airflow UI (the plugin's external views).
+PAGES = (
+    ("submissions", "Nộp báo cáo · Submissions"),
+    ("poverty", "Tình hình nghèo · Poverty"),
+    ("dbt-docs/", "Tài liệu dbt · dbt docs"),
+    ("data-docs/", "Kiểm tra dữ liệu · Data Docs"),
+)
+
+
+def require_ui_user(user: GetUserDep) -> None:
+    """The caller must be an Airflow user allowed to use the UI (bearer token or the UI's
+    session cookie, resolved by Airflow's own security dependency)."""
+    if not get_auth_manager().is_authorized_view(access_view=AccessView.WEBSITE, user=user):
+        raise HTTPException(403, "Không có quyền xem / not allowed")
+
+
+app = FastAPI(
+    title="Tiền Giang poverty pages",
+    dependencies=[Depends(require_ui_user)],
+    docs_url=None, redoc_url=None, openapi_url=None,
+)
+
+
+# ------------------------------------------------------------------ formatting (Vietnamese)
+
+
+def number(value, digits: int = 0) -> str:
+    """18.331 and 0,28 — Vietnamese separators."""
+    if value is None:
+        return "–"
+    text = f"{float(value):,.{digits}f}"
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def percent(rate, digits: int = 2) -> str:
+    """A 0–1 rate as a percentage: 0.0027676 → 0,28%."""
+    return "–" if rate is None else number(Decimal(rate) * 100, digits) + "%"
+
+
+# The units of rpt_target_progress (ref_poverty_targets.unit).
+UNITS = {"percent": "%", "percentage_points": " điểm % (pp)", "households": " hộ (households)"}
+
+
+def measure(value, unit: str | None) -> str:
+    """A target's value in its unit: 0,28%, 1 điểm % (pp), 694 hộ (households)."""
+    if value is None:
+        return "–"
+    text = number(value, 2)
+    text = text.rstrip("0").rstrip(",") if "," in text else text
+    return text + UNITS.get(unit or "", "")
+
+
+TEMPLATES.filters.update(number=number, percent=percent, measure=measure)
+TEMPLATES.globals.update(pages=PAGES, vi_en=labels.vi_en, labels=labels)
+
+
+def render(name: str, **context) -> HTMLResponse:
+    return HTMLResponse(TEMPLATES.get_template(name).render(**context))
+
+
+# ------------------------------------------------------------------ pages
+
+
+@app.get("/", response_class=HTMLResponse)
+def index() -> HTMLResponse:
+    return render("index.html", active="")
+
+
+@app.get("/submissions", response_class=HTMLResponse)
+def submissions_page(period: str | None = None) -> HTMLResponse:
+    with queries.read_only() as conn:
+        periods = queries.periods(conn)
+        period = period if period in {p["period"] for p in periods} else queries.default_period(periods)
+        rows = queries.submissions(conn, period) if period else []
+        rates = queries.reporting_rates(conn, period) if period else []
+    landing = config.landing_url()
+    for row in rows:
+        row["feedback_href"] = feedback_href(row, landing)
+    return render(
+        "submissions.html", active="submissions", periods=periods, period=period, rates=rates,
+        communes=[r for r in rows if r["submitter_type"] == "commune"],
+        agencies=[r for r in rows if r["submitter_type"] == "agency"],
+    )
+
+
+def feedback_href(row: dict, landing_url: str) -> str | None:
+    """Where the page links a submission's feedback report: a web URL as recorded; any other
+    recorded URL through this app; before URLs are recorded, the conventional file when a
+    local landing folder holds it."""
+    submission_id, url = row["latest_submission_id"], row["feedback_url"]
+    if not submission_id:
+        return None
+    if url:
+        return url if urlsplit(url).scheme in ("http", "https") else f"feedback/{quote(submission_id)}"
+    conventional = files.feedback_path(landing_url, row["latest_path"] or "")
+    if urlsplit(conventional).scheme in ("", "file") and Path(unquote(urlsplit(conventional).path)).is_file():
+        return f"feedback/{quote(submission_id)}"
+    return None
+
+
+@app.get("/feedback/{submission_id}")
+def feedback(submission_id: str) -> Response:
+    with queries.read_only() as conn:
+        found = queries.feedback_location(conn, submission_id)
+    if found is None:
+        raise HTTPException(404, f"Không có hồ sơ nộp / no submission {submission_id}")
+    path, url = found
+    return files.read_url(url or files.feedback_path(config.landing_url(), path))
+
+
+@app.get("/poverty", response_class=HTMLResponse)
+def poverty_page(year: int | None = None) -> HTMLResponse:
+    with queries.read_only() as conn:
+        standards = queries.standards(conn)
+        codes = [s["standard_code"] for s in standards]
+        rates = queries.poor_rates(conn, codes)
+        targets = queries.poor_rate_targets(conn)
+        progress = queries.target_progress(conn)
+        flows = queries.province_flows(conn, codes)
+        years = queries.task_years(conn)
+        year = year if year in years else (years[0] if years else None)
+        completion = queries.task_completion(conn, year) if year else []
+        results = queries.plan_results(conn, year) if year else []
+    return render("poverty.html", active="poverty", **poverty_context(
+        standards, rates, targets, progress, flows, completion, results, years, year))
+
+
+# ------------------------------------------------------------------ documentation sites
+
+
+@app.get("/dbt-docs", include_in_schema=False)
+@app.get("/data-docs", include_in_schema=False)
+def add_slash(request: Request) -> RedirectResponse:
+    return RedirectResponse(request.url.path.rsplit("/", 1)[-1] + "/")
+
+
+def dbt_docs_dir() -> Path:
+    """The dbt target folder holding the docs site (``make docs``): ``POVERTY_DBT_DOCS_DIR``,
+    default ``dbt_project/target``."""
+    return Path(os.environ.get("POVERTY_DBT_DOCS_DIR") or config.DBT_PROJECT_DIR / "target")
+
+
+@app.get("/dbt-docs/{name:path}")
+def dbt_docs(name: str = "") -> Response:
+    target = dbt_docs_dir()
+    name = name or "index.html"
+    if name not in files.DBT_DOCS_FILES:
+        raise HTTPException(404, "Không có / not part of the dbt docs site")
+    path = files.file_in(target, name)
+    if path is None:
+        if name == "index.html":
+            return render("not_built.html", active="dbt-docs/", site="dbt docs", folder=str(target),
+                          command="make docs")
+        raise HTTPException(404, f"{name}: chưa tạo / not generated (make docs)")
+    return files.send(path)
+
+
+@app.get("/data-docs/{name:path}")
+def data_docs(name: str = "") -> Response:
+    root = config.data_docs_dir()
+    path = files.file_in(root, name or "index.html")
+    if path is None:
+        if not name or name == "index.html":
+            return render("not_built.html", active="data-docs/", site="Data Docs", folder=str(root),
+                          command="make run")
+        raise HTTPException(404, f"{name}: không có / not found")
+    return files.send(path)

@@ -1,0 +1,53 @@
+"""Vietnamese labels, with English beside, for the codes the marts use."""
+
+from __future__ import annotations
+
+OUTCOME = {
+    "accepted": ("Đã nhận", "accepted"),
+    "accepted_with_warnings": ("Đã nhận, có cảnh báo", "accepted with warnings"),
+    "rejected": ("Bị từ chối", "rejected"),
+    "missing": ("Chưa nộp", "missing"),
+}
+
+TIMELINESS = {
+    "on_time": ("Đúng hạn", "on time"),
+    "late": ("Trễ hạn", "late"),
+    "overdue": ("Quá hạn", "overdue"),
+    "not_yet_due": ("Chưa đến hạn", "not yet due"),
+}
+
+SUBMISSION_KIND = {
+    "commune_periodic_review": ("Rà soát định kỳ của xã", "commune periodic review"),
+    "commune_monthly_review": ("Rà soát thường xuyên của xã", "commune monthly review"),
+    "agency_monthly_report": ("Báo cáo tháng", "monthly report"),
+    "agency_quarterly_report": ("Báo cáo quý", "quarterly report"),
+    "agency_annual_report": ("Báo cáo năm", "annual report"),
+}
+
+ROLLUP_LEVEL = {
+    "province": ("Toàn tỉnh", "province"),
+    "district": ("Huyện", "district"),
+    "agency_group": ("Nhóm đơn vị", "agency group"),
+    "all_agencies": ("Tất cả đơn vị", "all agencies"),
+}
+
+# The flows of rpt_review_summary: out of poverty (drawn left of zero) and into it (right).
+FLOWS_OUT = {
+    "poor_escaped": ("Thoát nghèo", "escaped poverty"),
+    "poor_left_review": ("Không còn trong danh sách", "left the review"),
+    "poor_to_unclassifiable": ("Không phân loại được", "became unclassifiable"),
+}
+FLOWS_IN = {
+    "near_poor_to_poor": ("Từ cận nghèo", "from near-poor"),
+    "newly_poor": ("Nghèo mới", "newly poor"),
+    "re_poor": ("Tái nghèo", "fell back into poverty"),
+    "poor_not_compared": ("Chưa so sánh được", "not compared (first review)"),
+}
+
+
+def vi_en(table: dict[str, tuple[str, str]], code: str | None) -> str:
+    """``Vietnamese (English)`` for a code; the code itself when the table does not know it."""
+    if code is None:
+        return ""
+    vi, en = table.get(code, (code, ""))
+    return f"{vi} ({en})" if en else vi

@@ -1,0 +1,201 @@
+"""What the pages read: marts only (the BI surface), plus the feedback link of a submission
+from ``audit.submissions``. Selection and ordering only — every figure is computed in dbt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.rows import dict_row
+
+from poverty_pipeline.config import warehouse_url
+
+
+@contextmanager
+def read_only(url: str | None = None) -> Iterator[psycopg.Connection]:
+    """A read-only connection to the warehouse: the pages never write."""
+    with psycopg.connect(
+        url or warehouse_url(), connect_timeout=5, row_factory=dict_row,
+        options="-c default_transaction_read_only=on -c statement_timeout=30000",
+    ) as conn:
+        yield conn
+
+
+def _has_column(conn: psycopg.Connection, schema: str, table: str, column: str) -> bool:
+    return conn.execute(
+        "select 1 from information_schema.columns"
+        " where table_schema = %s and table_name = %s and column_name = %s",
+        (schema, table, column),
+    ).fetchone() is not None
+
+
+# ------------------------------------------------------------------ submissions
+
+
+def periods(conn: psycopg.Connection) -> list[dict]:
+    """Every period of fct_submission_status, newest first, with how many files arrived."""
+    return conn.execute("""
+        select period, max(period_end) as period_end,
+               count(*) filter (where is_expected) as expected,
+               count(*) filter (where is_received) as received
+          from marts.fct_submission_status
+         group by period
+         order by max(period_end) desc, period desc
+    """).fetchall()
+
+
+def default_period(rows: list[dict]) -> str | None:
+    """The newest period any file arrived for, else the newest period."""
+    received = [r["period"] for r in rows if r["received"]]
+    return (received or [r["period"] for r in rows] or [None])[0]
+
+
+def submissions(conn: psycopg.Connection, period: str) -> list[dict]:
+    """Each expected (or unexpectedly received) submission of ``period``, with the path and
+    feedback report of its newest file."""
+    feedback = "files.feedback_url" if _has_column(conn, "audit", "submissions", "feedback_url") \
+        else "null::text"
+    return conn.execute(f"""
+        select status.submitter_type, status.submitter_code, status.submitter_name,
+               status.submission_kind, status.district_code, status.district_name,
+               coalesce(agency.agency_group_name_vi, status.agency_group) as agency_group_name,
+               status.deadline_on, status.is_expected, status.is_due,
+               status.is_received, status.file_count, status.rejected_file_count,
+               status.first_received_on, status.first_accepted_on, status.outcome,
+               status.timeliness, status.is_on_time, status.days_late, status.days_overdue,
+               status.latest_submission_id, files.path as latest_path,
+               {feedback} as feedback_url
+          from marts.fct_submission_status as status
+          left join audit.submissions as files
+            on files.submission_id = status.latest_submission_id
+          left join marts.dim_reporting_agency as agency
+            on status.submitter_type = 'agency' and agency.agency_code = status.submitter_code
+         where status.period = %s
+         order by status.submitter_type desc, status.submission_kind, status.district_code,
+                  status.agency_group, status.submitter_code
+    """, (period,)).fetchall()
+
+
+def reporting_rates(conn: psycopg.Connection, period: str) -> list[dict]:
+    return conn.execute("""
+        select submitter_type, rollup_level, rollup_code, rollup_name, submission_kind,
+               deadline_on, expected_count, received_count, accepted_count, on_time_count,
+               late_count, rejected_count, missing_count, not_yet_due_count, reporting_rate,
+               on_time_rate
+          from marts.rpt_reporting_rates
+         where period = %s
+         order by submitter_type desc, submission_kind,
+                  rollup_level in ('province', 'all_agencies'), rollup_code
+    """, (period,)).fetchall()
+
+
+def feedback_location(conn: psycopg.Connection, submission_id: str) -> tuple[str, str | None] | None:
+    """The landing path of a submission and its recorded feedback URL (None before the
+    column exists or while it is empty); None for an unknown submission."""
+    feedback = "feedback_url" if _has_column(conn, "audit", "submissions", "feedback_url") \
+        else "null::text"
+    row = conn.execute(
+        f"select path, {feedback} as feedback_url from audit.submissions where submission_id = %s",
+        (submission_id,),
+    ).fetchone()
+    return (row["path"], row["feedback_url"]) if row else None
+
+
+# ------------------------------------------------------------------ poverty
+
+
+def standards(conn: psycopg.Connection) -> list[dict]:
+    """The confirmed standards (QĐ59, NĐ07, …), oldest first."""
+    return conn.execute("""
+        select standard_code, standard_name_vi, standard_name_en, legal_source
+          from marts.dim_poverty_standard
+         where is_confirmed
+         order by first_review_year, standard_code
+    """).fetchall()
+
+
+def poor_rates(conn: psycopg.Connection, standard_codes: list[str]) -> list[dict]:
+    """Poor rates of the province, its districts and (when the mart has them) today's
+    communes, per review year and standard."""
+    return conn.execute("""
+        select area_level, area_code, area_name, parent_area_code, review_year, standard_code,
+               poor_households, near_poor_households, total_households, poor_rate
+          from marts.rpt_poverty_indicators_by_area
+         where area_level in ('province', 'district', 'current_commune')
+           and standard_code = any(%s)
+         order by case area_level when 'province' then 0 when 'district' then 1 else 2 end,
+                  area_code, review_year, standard_code
+    """, (standard_codes,)).fetchall()
+
+
+def poor_rate_targets(conn: psycopg.Connection) -> list[dict]:
+    """The poor-rate targets in percent (Plan 24-KH/TU: below 1% under QĐ59 by 2025)."""
+    return conn.execute("""
+        select distinct target_code, target_name_vi, target_name_en, source_document,
+               standard_code, comparison, target_value, target_review_year
+          from marts.rpt_target_progress
+         where metric_code = 'poor_rate_percent'
+         order by target_code
+    """).fetchall()
+
+
+def target_progress(conn: psycopg.Connection) -> list[dict]:
+    return conn.execute("""
+        select target_code, target_name_vi, target_name_en, review_year, standard_code, unit,
+               comparison, actual_value, target_value, gap, is_target_met, projected_value,
+               target_review_year, is_on_track, is_target_confirmed
+          from marts.rpt_target_progress
+         order by target_code, review_year
+    """).fetchall()
+
+
+def province_flows(conn: psycopg.Connection, standard_codes: list[str]) -> list[dict]:
+    """The review summary's flows for the whole province (urban and rural together)."""
+    return conn.execute("""
+        select review_year, standard_code, area_name, poor_start, poor_escaped,
+               poor_left_review, poor_to_unclassifiable, near_poor_to_poor, newly_poor,
+               re_poor, poor_not_compared, poor_end, total_households, poor_rate
+          from marts.rpt_review_summary
+         where area_level = 'province' and area_type = 'total' and standard_code = any(%s)
+         order by standard_code, review_year
+    """, (standard_codes,)).fetchall()
+
+
+def task_years(conn: psycopg.Connection) -> list[int]:
+    rows = conn.execute("""
+        select distinct period_year from marts.fct_task_completion
+         where has_current_report order by period_year desc
+    """).fetchall()
+    return [r["period_year"] for r in rows]
+
+
+def task_completion(conn: psycopg.Connection, year: int) -> list[dict]:
+    """Per agency × assigned task, its standing in its latest reported period of ``year``
+    (activities are cumulative through the year, so the latest report is the year's state)."""
+    return conn.execute("""
+        select distinct on (completion.agency_code, completion.task_code)
+               completion.agency_code, agency.agency_name_vi, agency.agency_name_en,
+               completion.task_code, task.task_title_vi, completion.period,
+               completion.has_current_report, completion.activities_reported,
+               completion.activities_completed, completion.activities_overdue,
+               completion.completion_rate
+          from marts.fct_task_completion as completion
+          left join marts.dim_reporting_agency as agency using (agency_code)
+          left join marts.dim_plan_task as task using (task_code)
+         where completion.period_year = %s and completion.is_assigned_task
+         order by completion.agency_code, completion.task_code,
+                  completion.has_current_report desc, completion.period_end desc
+    """, (year,)).fetchall()
+
+
+def plan_results(conn: psycopg.Connection, year: int) -> list[dict]:
+    return conn.execute("""
+        select task_code, task_title_vi, indicator_label_vi, indicator_label_en, unit_code,
+               funding_source, agency_count, activity_count, completed_activity_count,
+               achieved_in_year_quantity, achieved_cumulative_quantity,
+               planned_cumulative_quantity, cumulative_progress_rate
+          from marts.rpt_plan_results_by_year
+         where result_year = %s
+         order by task_code, indicator_code, funding_source nulls first
+    """, (year,)).fetchall()

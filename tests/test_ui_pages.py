@@ -1,0 +1,504 @@
+"""The pages in the Airflow UI, in a real browser: a small warehouse built by the real ingest and
+dbt, a real ``airflow api-server`` with the plugin loaded, and headless Chromium opening the
+pages. Figures on the pages are compared with SQL queries of the marts they come from;
+screenshots are saved under the test's tmp folder, printed and attached to the report.
+
+Chromium is Debian's ``chromium`` package (``make browser`` installs it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zlib
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from builders import household, json_bytes, land, submission
+from databases import create_database, drop_database
+
+from poverty_pipeline import runner
+from poverty_pipeline.config import DBT_PROJECT_DIR
+from poverty_pipeline.discover import new_files
+from poverty_pipeline.ingest import ingest_files
+from poverty_pipeline.samples.agencies import generate_agency_reports
+from poverty_pipeline.samples.generate import generate_submissions
+from poverty_pipeline.ui import labels
+from poverty_pipeline.warehouse import connect, dbt_env, ensure_schema
+
+pytestmark = pytest.mark.airflow
+
+# Two communes of Mỹ Tho (815) and two of Cái Bè (819), three review years; three agencies
+# reporting monthly, yearly and quarterly in the last year.
+COMMUNES = ["28249", "28252", "28360", "28363"]
+YEARS = range(2023, 2026)
+AGENCIES = ["SLDTBXH", "SKHDT", "STC"]
+# A commune outside COMMUNES whose 2025 file lists one household twice: rejected, with feedback.
+REJECTED = ("28261", 2025)
+MODELS = [
+    "+fct_submission_status", "+rpt_reporting_rates", "+rpt_poverty_indicators_by_area",
+    "+rpt_target_progress", "+rpt_review_summary", "+fct_task_completion",
+    "+rpt_plan_results_by_year", "+dim_poverty_standard", "+dim_plan_task", "+dim_reporting_agency",
+]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--hide-scrollbars", "--lang=vi"]
+
+
+# ------------------------------------------------------------------ the warehouse
+
+
+def run_dbt(url: str, target: Path, *args: str) -> None:
+    """dbt against ``url`` with a private target folder (the project's own target/ is left
+    alone)."""
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    result = subprocess.run(
+        [dbt, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(target), "--log-path", str(target / "logs"), "--no-partial-parse",
+         "--no-use-colors"],
+        env={**os.environ, **dbt_env(url)}, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Sample submissions ingested by the pipeline's own ingest, then the marts the pages read
+    built by dbt (and the dbt docs generated)."""
+    name, url = create_database("poverty_ui")
+    landing = tmp_path_factory.mktemp("landing")
+    data_docs = tmp_path_factory.mktemp("data_docs")
+    saved = os.environ.get("POVERTY_DATA_DOCS_DIR")
+    os.environ["POVERTY_DATA_DOCS_DIR"] = str(data_docs)  # where the ingest writes Data Docs
+    generate_submissions(landing, years=YEARS, communes=COMMUNES, workers=1)
+    generate_agency_reports(landing, years=[YEARS[-1]], agencies=AGENCIES)
+    code, year = REJECTED
+    duplicate = submission(ma_xa=code, year=year, households=[household("HO001"), household("HO001")])
+    land(landing, f"{code}_{year}_dinh_ky.json", json_bytes(duplicate), year=year)
+    with connect(url, autocommit=True) as conn:
+        ensure_schema(conn)
+        for folder, contract in (("communes", "commune_household_review"),
+                                 ("agencies", "agency_task_report")):
+            files = new_files(conn, landing.as_uri(), folder)
+            ingest_files(conn, landing.as_uri(), files, run_id="ui-test", contract_name=contract)
+    if saved is None:
+        os.environ.pop("POVERTY_DATA_DOCS_DIR")
+    else:
+        os.environ["POVERTY_DATA_DOCS_DIR"] = saved
+    target = tmp_path_factory.mktemp("dbt_target")
+    run_dbt(url, target, "build", "--indirect-selection", "cautious", "--select", *MODELS)
+    run_dbt(url, target, "docs", "generate")
+    yield {"url": url, "landing": landing, "dbt_target": target, "data_docs": data_docs}
+    drop_database(name)
+
+
+def query(url: str, sql: str, *params) -> list[tuple]:
+    with connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+# ------------------------------------------------------------------ Airflow's API server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 30) -> tuple[int, bytes, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read(), response.headers.get("content-type", "")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers.get("content-type", "")
+
+
+@pytest.fixture(scope="module")
+def server(built, tmp_path_factory):
+    """``airflow api-server`` on a free port, the plugins folder of the project, SimpleAuthManager
+    with every user an admin (the pages still go through Airflow's authentication)."""
+    home = tmp_path_factory.mktemp("airflow")
+    env = runner.airflow_env(built["url"], built["landing"].as_uri(), home=home)
+    env.update({
+        "AIRFLOW__CORE__AUTH_MANAGER":
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "POVERTY_DBT_DOCS_DIR": str(built["dbt_target"]),
+        "POVERTY_DATA_DOCS_DIR": str(built["data_docs"]),
+    })
+    runner.migrate(env)
+    port = free_port()
+    log_path = home / "api-server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("airflow")), "api-server", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", "1"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"airflow api-server exited: {log_path.read_text()[-4000:]}")
+        try:
+            if get(f"{base}/api/v2/version", timeout=5)[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"airflow api-server did not answer in 300 s: {log_path.read_text()[-4000:]}")
+        time.sleep(2)
+    yield {"base": base, "log": log_path}
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+# ------------------------------------------------------------------ the browser
+
+
+def chromium(*args: str, timeout: float = 180) -> str:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make browser`"
+    result = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *args], capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def dump_dom(url: str, wait_ms: int | None = None) -> str:
+    """The page's DOM after it loaded (after ``wait_ms`` of virtual time for script pages)."""
+    return chromium(*([f"--virtual-time-budget={wait_ms}"] if wait_ms else []), "--dump-dom", url)
+
+
+def screenshot(url: str, path: Path, record_property, size: str = "1400,2400",
+               wait_ms: int | None = None) -> np.ndarray:
+    chromium(*([f"--virtual-time-budget={wait_ms}"] if wait_ms else []), f"--window-size={size}",
+             f"--screenshot={path}", url)
+    print(f"screenshot: {path}")
+    record_property(f"screenshot_{path.stem}", str(path))
+    return png_pixels(path)
+
+
+def png_pixels(path: Path) -> np.ndarray:
+    """The pixels of an 8-bit, non-interlaced RGB(A) PNG (what Chromium writes) as an array."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    pos, idat = 8, b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
+        elif kind == b"IDAT":
+            idat += body
+    bpp = 4 if colour == 6 else 3
+    stride = width * bpp
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, stride + 1)
+    out = np.zeros((height, stride), np.uint8)
+    prev = np.zeros(stride, np.uint8)
+    for y in range(height):
+        kind, line = raw[y, 0], raw[y, 1:]
+        if kind == 0:
+            row = line.copy()
+        elif kind == 1:  # Sub: a running sum along each channel (uint8 wraps like the filter)
+            row = np.cumsum(line.reshape(width, bpp), axis=0, dtype=np.uint8).reshape(-1)
+        elif kind == 2:  # Up
+            row = line + prev
+        else:  # Average, Paeth: left to right
+            cur, up = bytearray(line.tobytes()), prev.tobytes()
+            for x in range(stride):
+                a = cur[x - bpp] if x >= bpp else 0
+                b, c = up[x], up[x - bpp] if x >= bpp else 0
+                if kind == 3:
+                    cur[x] = (cur[x] + ((a + b) >> 1)) & 255
+                else:
+                    pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                    cur[x] = (cur[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+            row = np.frombuffer(bytes(cur), np.uint8)
+        out[y] = row
+        prev = row
+    return out.reshape(height, width, bpp)[:, :, :3]
+
+
+def assert_not_blank(pixels: np.ndarray, path: Path) -> None:
+    grey = pixels.astype(float).mean(axis=2)
+    colours = len(np.unique(pixels.reshape(-1, 3)[::7], axis=0))
+    print(f"{path.name}: {pixels.shape[1]}×{pixels.shape[0]}, pixel variance {grey.var():.1f},"
+          f" {colours} colours (sampled)")
+    assert grey.var() > 100 and colours > 20, f"{path} looks blank"
+
+
+class Tables(HTMLParser):
+    """The tables of a page: each a caption and rows of (cell texts, link targets)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tables: list[dict] = []
+        self._cell: list[str] | None = None
+        self._caption: list[str] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"caption": "", "rows": []})
+        elif tag == "caption":
+            self._caption = []
+        elif tag == "tr" and self.tables:
+            self.tables[-1]["rows"].append(([], []))
+        elif tag in ("td", "th") and self.tables and self.tables[-1]["rows"]:
+            self._cell = []
+        elif tag == "a" and self._cell is not None:
+            self.tables[-1]["rows"][-1][1].append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1]["rows"][-1][0].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "caption" and self._caption is not None:
+            self.tables[-1]["caption"] = " ".join("".join(self._caption).split())
+            self._caption = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._caption is not None:
+            self._caption.append(data)
+
+    def captioned(self, text: str) -> list[dict]:
+        return [t for t in self.tables if text in t["caption"]]
+
+
+def vn_number(value, digits: int = 0) -> str:
+    """Vietnamese separators, written independently of the pages' own formatter."""
+    whole, _, frac = f"{Decimal(value):.{digits}f}".partition(".")
+    grouped = f"{int(whole):,}".replace(",", ".")
+    return f"{grouped},{frac}" if digits else grouped
+
+
+def vn_percent(rate, digits: int = 2) -> str:
+    return vn_number(Decimal(rate) * 100, digits) + "%"
+
+
+# ------------------------------------------------------------------ tests
+
+
+def test_the_plugin_is_registered_with_its_pages_in_the_nav(server):
+    status, body, _ = get(f"{server['base']}/api/v2/plugins")
+    assert status == 200
+    (plugin,) = [p for p in json.loads(body)["plugins"] if p["name"] == "poverty_ui"]
+    assert [a["url_prefix"] for a in plugin["fastapi_apps"]] == ["/poverty"]
+    views = {v["href"]: v for v in plugin["external_views"]}
+    assert set(views) == {"poverty/submissions", "poverty/poverty", "poverty/dbt-docs/",
+                          "poverty/data-docs/"}
+    assert all(v["destination"] == "nav" and v["url_route"] for v in views.values())
+    # the UI itself: the nav's Plugins menu, and the page's route opening the page inside it
+    dom = dump_dom(f"{server['base']}/plugin/{views['poverty/submissions']['url_route']}", wait_ms=20000)
+    assert "Plugins" in dom
+    frames = re.findall(r"<iframe[^>]*>", dom)
+    assert any('src="poverty/submissions"' in f and "Submissions" in f for f in frames), frames
+
+
+def test_submissions_page_lists_every_expected_submission_with_its_outcome(built, server, tmp_path,
+                                                                           record_property):
+    url, (code, year) = built["url"], REJECTED
+    period = str(year)
+    page = f"{server['base']}/poverty/submissions?period={period}"
+    tables = Tables(dump_dom(page))
+    expected = query(url, """
+        select submitter_type, submitter_code, outcome, timeliness, is_received, file_count
+          from marts.fct_submission_status where period = %s""", period)
+    assert expected
+    for kind, caption in (("commune", "household reviews"), ("agency", "task reports")):
+        (table,) = tables.captioned(caption)
+        rows = {cells[0]: (cells, links) for cells, links in table["rows"][1:]}
+        wanted = [r for r in expected if r[0] == kind]
+        assert len(rows) == len(wanted), kind
+        for _, submitter, outcome, timeliness, received, files in wanted:
+            cells, _ = rows[submitter]
+            assert cells[8] == labels.vi_en(labels.OUTCOME, outcome), submitter
+            assert cells[7].startswith(labels.vi_en(labels.TIMELINESS, timeliness)), submitter
+            assert cells[5].startswith("Có" if received else "Không"), submitter
+            assert cells[9].startswith(str(files)), submitter
+
+    # the rejected file: its row links to the feedback report the ingest wrote, served by the app
+    (table,) = tables.captioned("household reviews")
+    cells, links = next(r for r in table["rows"][1:] if r[0][0] == code)
+    assert cells[8].startswith(labels.OUTCOME["rejected"][0])
+    assert len(links) == 1 and links[0].startswith("feedback/")
+    ((submission_id, path),) = query(url, """
+        select submission_id, path from audit.submissions
+         where submitter_code = %s and period = %s""", code, period)
+    assert links[0] == f"feedback/{submission_id}"
+    report = built["landing"] / "_feedback" / f"{path}.feedback.html"
+    assert report.is_file()
+    if query(url, """select 1 from information_schema.columns where table_schema = 'audit'
+                     and table_name = 'submissions' and column_name = 'feedback_url'"""):
+        assert query(url, "select feedback_url from audit.submissions where submission_id = %s",
+                     submission_id) == [(report.as_uri(),)]
+    status, body, kind = get(f"{server['base']}/poverty/{links[0]}")
+    assert (status, body) == (200, report.read_bytes()) and kind.startswith("text/html")
+    assert "HO001" in dump_dom(f"{server['base']}/poverty/{links[0]}")  # the duplicated household
+
+    # reporting rates: the province row of the communes' periodic review
+    ((rate, on_time),) = query(url, """
+        select reporting_rate, on_time_rate from marts.rpt_reporting_rates
+         where rollup_level = 'province' and submission_kind = 'commune_periodic_review'
+           and period = %s""", period)
+    (rates,) = tables.captioned("over submissions past their deadline")
+    province = next(c for c, _ in rates["rows"] if c[1].startswith("Toàn tỉnh")
+                    and c[0].startswith("Rà soát định kỳ"))
+    assert (province[-2], province[-1]) == (vn_percent(rate, 1), vn_percent(on_time, 1))
+
+    path = tmp_path / "submissions.png"
+    assert_not_blank(screenshot(page, path, record_property), path)
+
+
+def test_poverty_page_charts_the_marts(built, server, tmp_path, record_property):
+    url = built["url"]
+    page = f"{server['base']}/poverty/poverty"
+    dom = dump_dom(page)
+    tables = Tables(dom)
+    standards = [r[0] for r in query(url, """
+        select standard_code from marts.dim_poverty_standard
+         where is_confirmed order by first_review_year, standard_code""")]
+    assert {"QD59_2016_2020", "ND07_2022_2025"} <= set(standards)
+
+    # poor rates by district and year, each standard: the table beside the charts
+    rates = query(url, """
+        select area_level, area_code, review_year, standard_code, poor_households,
+               total_households, poor_rate
+          from marts.rpt_poverty_indicators_by_area
+         where area_level in ('province', 'district', 'current_commune')
+           and standard_code = any(%s)""", standards)
+    districts = {r[1] for r in rates if r[0] == "district"}
+    assert {"815", "819"} <= districts
+    (table,) = tables.captioned("poor rate by district")
+    cells = {(c[0].rsplit("(", 1)[-1].rstrip(")"), int(c[1])): c for c, _ in table["rows"][1:]}
+    for level, area, year, standard, poor, total, rate in rates:
+        if level == "current_commune":
+            continue
+        row = cells[(area, year)]
+        i = 2 + 2 * standards.index(standard)
+        assert row[i] == f"{vn_number(poor)} / {vn_number(total)}", (area, year, standard)
+        assert row[i + 1] == vn_percent(rate), (area, year, standard)
+
+    # one chart per area (province and districts), each with the target line of the plan
+    ((target, target_year),) = query(url, """
+        select distinct target_value, target_review_year from marts.rpt_target_progress
+         where metric_code = 'poor_rate_percent'""")
+    charts = re.findall(r"<svg[^>]*role=\"img\".*?</svg>", dom, flags=re.S)
+    area_charts = [c for c in charts if "Mục tiêu" in c and "<polyline" in c]
+    assert len(area_charts) == 1 + len(districts)
+    assert all(f"Mục tiêu &lt; {vn_number(target)}%" in c for c in area_charts)
+    province_rate = next(r for r in rates if r[0] == "province" and r[2] == max(YEARS)
+                         and r[3] == "QD59_2016_2020")[6]
+    assert any(f"{max(YEARS)} {vn_number(Decimal(province_rate) * 100, 2).rstrip('0').rstrip(',')}%" in c
+               for c in area_charts)
+    assert str(target_year) in dom
+
+    # today's communes: shown when the mart has them
+    current = [r for r in rates if r[0] == "current_commune"]
+    assert ("by current commune" in dom) == bool(current)
+
+    # the flows of the province
+    flows = query(url, """
+        select standard_code, review_year, poor_start, poor_escaped, newly_poor, poor_end
+          from marts.rpt_review_summary
+         where area_level = 'province' and area_type = 'total' and standard_code = any(%s)""",
+                  standards)
+    assert flows
+    for standard, year, start, escaped, newly, end in flows:
+        (flow_table,) = tables.captioned(f"{standard.split('_')[0]} — marts.rpt_review_summary")
+        row = next(c for c, _ in flow_table["rows"][1:] if c[0] == str(year))
+        assert (row[1], row[2], row[6], row[-2]) == tuple(map(vn_number, (start, escaped, newly, end)))
+
+    # task completion, agency × task, in the newest year agencies reported
+    completion = query(url, """
+        select distinct on (agency_code, task_code) agency_code, task_code, period,
+               activities_reported, activities_completed
+          from marts.fct_task_completion
+         where period_year = %s and is_assigned_task and has_current_report
+         order by agency_code, task_code, period_end desc""", max(YEARS))
+    assert {r[0] for r in completion} == set(AGENCIES)
+    (task_table,) = tables.captioned(f"marts.fct_task_completion, {max(YEARS)}")
+    shown = {(c[0].split(" – ")[0], c[1]): c for c, _ in task_table["rows"][1:]}
+    for agency, task, period, reported, completed in completion:
+        assert shown[(agency, task)][2:5] == [period, str(reported), str(completed)]
+    heatmap = next(c for c in charts if "tasks completed/reported" in c)
+    assert all(f"{a} – " in heatmap and f"{c}/{r}" in heatmap for a, _, _, r, c in completion)
+
+    path = tmp_path / "poverty.png"
+    assert_not_blank(screenshot(page, path, record_property, size="1400,3600"), path)
+    # and as users see it: inside the Airflow UI, under its nav
+    framed = tmp_path / "poverty_in_airflow_ui.png"
+    assert_not_blank(screenshot(f"{server['base']}/plugin/poverty-poverty", framed, record_property,
+                                size="1400,1000", wait_ms=20000), framed)
+
+
+def test_dbt_docs_and_data_docs_are_served(built, server):
+    base = f"{server['base']}/poverty"
+    status, body, kind = get(f"{base}/dbt-docs/")
+    assert status == 200 and kind.startswith("text/html") and b"dbt" in body
+    status, body, _ = get(f"{base}/dbt-docs/manifest.json")
+    assert status == 200
+    assert "model.poverty_warehouse.rpt_poverty_indicators_by_area" in json.loads(body)["nodes"]
+    status, body, _ = get(f"{base}/dbt-docs/catalog.json")
+    assert status == 200 and any("rpt_poverty_indicators_by_area" in n for n in json.loads(body)["nodes"])
+    # the rest of the target folder stays private
+    assert get(f"{base}/dbt-docs/run_results.json")[0] == 404
+    assert get(f"{base}/dbt-docs")[0] == 200  # redirected to the folder
+
+    # the Data Docs site: as the ingest wrote it, or, before it is written, a page saying so
+    site = built["data_docs"]
+    status, body, _ = get(f"{base}/data-docs/")
+    assert status == 200
+    if (site / "index.html").is_file():
+        assert body == (site / "index.html").read_bytes()
+    else:
+        assert b"make run" in body
+    (site / "validations").mkdir(exist_ok=True)
+    stamp = dt.datetime.now().isoformat()
+    (site / "index.html").write_text(f"<html><body>Data Docs {stamp}</body></html>")  # a new build
+    (site / "validations" / "run.html").write_text("<html><body>one validation</body></html>")
+    assert stamp.encode() in get(f"{base}/data-docs/")[1]
+    assert b"one validation" in get(f"{base}/data-docs/validations/run.html")[1]
+    # nothing outside the site, however the path is spelt
+    outside = site.parent / "secret.txt"
+    outside.write_text("not for the browser")
+    assert get(f"{base}/data-docs/%2e%2e/secret.txt")[0] == 404
+    assert get(f"{base}/data-docs/..%2fsecret.txt")[0] == 404
+
+    # the nav's dbt docs entry in the browser: the docs site renders the project's models
+    dom = dump_dom(f"{base}/dbt-docs/", wait_ms=20000)
+    assert "rpt_poverty_indicators_by_area" in dom
+
+
+def test_the_pages_need_an_airflow_user():
+    """Without the all-admins middleware of the test server a request carries no token: the
+    app, called in-process, refuses it."""
+    from fastapi.testclient import TestClient
+
+    from poverty_pipeline.ui.app import app
+
+    client = TestClient(app)
+    for path in ("/submissions", "/poverty", "/dbt-docs/", "/data-docs/", "/feedback/x"):
+        assert client.get(path).status_code == 401, path
