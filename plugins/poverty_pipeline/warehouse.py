@@ -27,8 +27,26 @@ PRIVATE_SCHEMAS = ("raw", "audit", "staging", "intermediate", "reference", "qual
 RAW_TABLES = load_contract().raw_tables
 
 
+class WarehouseUnavailable(psycopg.OperationalError):
+    """The warehouse cannot be reached; the task fails and Airflow retries it."""
+
+
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
-    return psycopg.connect(url or warehouse_url(), **kwargs)
+    """A connection to the warehouse; when it is down, a clear error naming the server
+    (never the password), raised so the task fails and Airflow retries it."""
+    from poverty_pipeline.config import warehouse_parts
+
+    url = url or warehouse_url()
+    kwargs.setdefault("connect_timeout", 10)  # a host that drops packets must not hang the task
+    try:
+        return psycopg.connect(url, **kwargs)
+    except psycopg.OperationalError as exc:
+        p = warehouse_parts(url)
+        raise WarehouseUnavailable(
+            f"Không kết nối được kho dữ liệu / the warehouse is unavailable: "
+            f"{p['user']}@{p['host']}:{p['port']}/{p['dbname']} — {str(exc).strip()}. "
+            "Nothing was recorded; the task fails and Airflow retries it."
+        ) from exc
 
 
 def start_embedded(pgdata: Path | None = None) -> str:
