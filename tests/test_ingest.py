@@ -109,8 +109,10 @@ def test_problem_rows_carry_messages_in_both_languages(mixed_run):
         vi, en = conn.execute(
             "select message_vi, message_en from audit.submission_problems where rule = 'known_commune'"
         ).fetchone()
-    assert vi == "Mã xã '99999' không phải là xã, phường, thị trấn của tỉnh trong năm rà soát."
-    assert en == "Commune code '99999' is not a commune of the province in the review year."
+    assert vi == ("Mã xã '99999' không phải là xã, phường, thị trấn của tỉnh vào kỳ rà soát (theo danh "
+                  "mục đơn vị hành chính tại ngày cuối kỳ). Kiểm tra lại mã xã.")
+    assert en == ("Commune code '99999' is not a commune of the province on the review date (the "
+                  "administrative-unit list on the last day of the review period). Check the commune code.")
 
 
 def test_vietnamese_headers_load_the_same_values_as_codes(warehouse, landing):

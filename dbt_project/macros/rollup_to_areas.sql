@@ -1,19 +1,26 @@
 {#-
-    Commune rows → commune, district and province rows (shared/domain/poverty-standards.md §3:
-    the figures of a district or province are sums over its communes, and rates are computed
-    afterwards from the summed counts, never averaged).
+    Commune rows → commune, district, province and current-commune rows
+    (shared/domain/poverty-standards.md §3: the figures of an area are sums over its
+    communes, and rates are computed afterwards from the summed counts, never averaged).
 
-    commune_rows: a CTE with commune_code, district_code, province_code, the `group_by`
-    columns and the `sums` columns (counts). Returns area_level, area_code, parent_area_code,
-    the `group_by` columns, communes_reporting and every `sums` column summed (bigint).
-    A commune without a district (closed on 1 Nov 2024, not in dim_commune) counts at commune
-    and province level only.
+    commune_rows: a CTE with commune_code, district_code, province_code, current_commune_code,
+    the `group_by` columns (review_year among them) and the `sums` columns (counts). Returns
+    area_level, area_code, parent_area_code, the `group_by` columns, communes_reporting and
+    every `sums` column summed (bigint). Levels:
+      commune          the commune of the review (its parent: its district, or the province
+                       from 1 Jul 2025, when districts were abolished)
+      district         the districts, for the years they existed
+      province         the province
+      current_commune  today's communes, each holding the territory of the communes merged
+                       into it: comparable series across the 2024 and 2025 reorganisations
+                       (parent: the province)
 -#}
 {% macro rollup_to_areas(commune_rows, group_by, sums) %}
 {%- set levels = [
-    ('commune', 'commune_code', 'min(district_code)'),
+    ('commune', 'commune_code', 'coalesce(min(district_code), min(province_code))'),
     ('district', 'district_code', 'min(province_code)'),
     ('province', 'province_code', 'null::text'),
+    ('current_commune', 'current_commune_code', 'min(province_code)'),
 ] %}
 {%- for level, key, parent in levels %}
     {{ 'union all' if not loop.first }}
@@ -40,16 +47,44 @@
 
 
 {#-
-    The name of every area of dim_commune as (area_level, area_code, area_name), to join on
-    the rows of rollup_to_areas. communes: a CTE with the columns of dim_commune.
+    The name of every area of rollup_to_areas as it was on a day: (area_level, area_code,
+    area_name, valid_from, valid_to). Join on level, code and the review date
+    (area_name_on); a current commune's name is today's.
 -#}
-{% macro area_names(communes) %}
-    select 'commune'::text as area_level, commune_code as area_code, commune_name as area_name
-    from {{ communes }}
+{% macro area_names() %}
+    select
+        'commune'::text as area_level,
+        commune_code as area_code,
+        commune_name as area_name,
+        valid_from,
+        valid_to
+    from {{ ref('dim_commune') }}
     union all
-    select distinct 'district'::text, district_code, district_name
-    from {{ communes }}
+    select 'district'::text, district_code, district_name, min(valid_from), max(valid_to)
+    from {{ ref('dim_commune') }}
+    where district_code is not null
+    group by district_code, district_name
     union all
-    select distinct 'province'::text, province_code, province_name
-    from {{ communes }}
+    select
+        'province'::text,
+        province_code,
+        province_name,
+        min(valid_from),
+        nullif(max(coalesce(valid_to, 'infinity'::date)), 'infinity'::date)
+    from {{ ref('dim_commune') }}
+    group by province_code, province_name
+    union all
+    select 'current_commune'::text, commune_code, commune_name, '-infinity'::date, null::date
+    from {{ ref('dim_commune') }}
+    where is_current
+{% endmacro %}
+
+
+{#- The join condition of area rows (with review_year) on area_names. -#}
+{% macro area_name_on(area_rows, area_names) %}
+    {{ area_rows }}.area_level = {{ area_names }}.area_level
+    and {{ area_rows }}.area_code = {{ area_names }}.area_code
+    and {{ review_date(area_rows ~ '.review_year') }} >= {{ area_names }}.valid_from
+    and {{ review_date(area_rows ~ '.review_year') }}
+    < coalesce({{ area_names }}.valid_to, 'infinity'::date)
 {% endmacro %}

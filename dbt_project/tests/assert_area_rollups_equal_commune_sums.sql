@@ -1,5 +1,5 @@
--- District and province rows of rpt_poverty_indicators_by_area equal the sums of their
--- communes' rows (domain notes §3: rates of a district or province come from summed counts).
+-- District, province and current-commune rows of rpt_poverty_indicators_by_area equal the
+-- sums of their communes' rows (domain notes §3: rates of a district or province come from summed counts).
 -- Returns the mismatching area rows.
 
 with
@@ -14,7 +14,9 @@ indicators as (
 
     select
         commune_code,
+        district_code,
         province_code,
+        current_commune_code,
         review_year,
         standard_code
     from {{ ref('fct_poverty_indicators') }}
@@ -25,7 +27,9 @@ commune_rows as (
 
     select
         report.*,
-        indicators.province_code as province_code
+        indicators.district_code as district_code,
+        indicators.province_code as province_code,
+        indicators.current_commune_code as current_commune_code
     from report
     inner join indicators
         on
@@ -40,7 +44,7 @@ expected as (
 
     select
         'district' as area_level,
-        parent_area_code as area_code,
+        district_code as area_code,
         review_year,
         standard_code,
         count(*) as communes_reporting,
@@ -55,8 +59,8 @@ expected as (
         sum(households_classified_proxy) as households_classified_proxy,
         sum(households_unclassifiable) as households_unclassifiable
     from commune_rows
-    where parent_area_code is not null
-    group by parent_area_code, review_year, standard_code
+    where district_code is not null
+    group by district_code, review_year, standard_code
 
     union all
 
@@ -80,6 +84,28 @@ expected as (
     where province_code is not null
     group by province_code, review_year, standard_code
 
+    union all
+
+    select
+        'current_commune' as area_level,
+        current_commune_code as area_code,
+        review_year,
+        standard_code,
+        count(*) as communes_reporting,
+        sum(total_households) as total_households,
+        sum(total_members) as total_members,
+        sum(reviewed_households) as reviewed_households,
+        sum(poor_households) as poor_households,
+        sum(near_poor_households) as near_poor_households,
+        sum(poor_members) as poor_members,
+        sum(near_poor_members) as near_poor_members,
+        sum(households_classified_exact) as households_classified_exact,
+        sum(households_classified_proxy) as households_classified_proxy,
+        sum(households_unclassifiable) as households_unclassifiable
+    from commune_rows
+    where current_commune_code is not null
+    group by current_commune_code, review_year, standard_code
+
 ),
 
 actual as (
@@ -101,7 +127,7 @@ actual as (
         households_classified_proxy,
         households_unclassifiable
     from report
-    where area_level in ('district', 'province')
+    where area_level in ('district', 'province', 'current_commune')
 
 ),
 

@@ -1,7 +1,7 @@
--- The district and province rows of the area marts built with rollup_to_areas equal the sums
--- of their communes' rows (domain notes §3: figures of a district or province are sums over
--- its communes; rates come from the sums). A commune's province is taken from
--- fct_poverty_indicators, so a commune without a district still counts in its province.
+-- The district, province and current-commune rows of the area marts built with
+-- rollup_to_areas equal the sums of their communes' rows (domain notes §3: figures of an area
+-- are sums over its communes; rates come from the sums). A commune's district, province and
+-- current commune are taken from fct_poverty_indicators.
 -- Returns, per mart, the area rows missing or differing from the sums of their communes.
 
 {%- set marts = [
@@ -31,7 +31,9 @@ commune_provinces as (
     select distinct
         commune_code,
         review_year,
-        province_code
+        district_code,
+        province_code,
+        current_commune_code
     from {{ ref('fct_poverty_indicators') }}
 
 ),
@@ -42,7 +44,9 @@ commune_provinces as (
 
     select
         mart.*,
-        commune_provinces.province_code as province_code
+        commune_provinces.district_code as district_code,
+        commune_provinces.province_code as province_code,
+        commune_provinces.current_commune_code as current_commune_code
     from {{ ref(mart) }} as mart
     inner join commune_provinces
         on
@@ -54,7 +58,10 @@ commune_provinces as (
 
 {{ mart }}_expected as (
 
-    {%- for level, parent in [('district', 'parent_area_code'), ('province', 'province_code')] %}
+    {%- for level, parent in [
+        ('district', 'district_code'), ('province', 'province_code'),
+        ('current_commune', 'current_commune_code'),
+    ] %}
     {{ 'union all' if not loop.first }}
     select
         '{{ level }}' as area_level,
@@ -86,7 +93,7 @@ commune_provinces as (
             {%- for column in sums %}, '{{ column }}', {{ column }}{% endfor %}
         ) as figures
     from {{ ref(mart) }}
-    where area_level in ('district', 'province')
+    where area_level in ('district', 'province', 'current_commune')
 
 ),
 

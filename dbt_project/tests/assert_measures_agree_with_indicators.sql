@@ -3,6 +3,7 @@
 --   review_summary_end      a commune's end-of-year poor / near-poor households and resident
 --                           households (area total) are the indicators' counts of year t
 --   review_summary_start    a compared commune's start-of-year counts are those of year t−1
+--                           of the communes on its territory (itself, and any merged into it)
 --   af_headcount            H of rpt_alkire_foster_by_area is the poor rate of
 --                           rpt_poverty_indicators_by_area, and M0 = H × A
 --   af_contributions        the contributions of a standard's indicators sum to 1 (M0 > 0)
@@ -47,6 +48,25 @@ review_summary_end as (
 
 ),
 
+previous_on_territory as (
+
+    select
+        territory.commune_code,
+        previous.review_year + 1 as review_year,
+        previous.standard_code,
+        sum(previous.poor_households) as poor_households,
+        sum(previous.near_poor_households) as near_poor_households
+    from indicators as previous
+    inner join {{ ref('int_commune_code_periods') }} as territory
+        on
+            previous.commune_code = territory.submitted_code
+            and {{ review_date('previous.review_year + 1') }} >= territory.period_from
+            and {{ review_date('previous.review_year + 1') }}
+            < coalesce(territory.period_to, 'infinity'::date)
+    group by territory.commune_code, previous.review_year, previous.standard_code
+
+),
+
 review_summary_start as (
 
     select
@@ -56,10 +76,10 @@ review_summary_start as (
         jsonb_build_array(previous.poor_households, previous.near_poor_households)::text
             as expected_value
     from summary
-    inner join indicators as previous
+    inner join previous_on_territory as previous
         on
             summary.area_code = previous.commune_code
-            and summary.review_year = previous.review_year + 1
+            and summary.review_year = previous.review_year
             and summary.standard_code = previous.standard_code
     where
         summary.communes_compared = 1

@@ -10,6 +10,7 @@ plus its Great Expectations suites.
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -72,10 +73,13 @@ class ValueSpec:
     the file lies in; ``formats``: the first template whose placeholders are all present (not
     blank, not 0) among the key-value fields and the values computed before it; ``when``: the
     value exists only when those fields have those values; ``fallback``: a field (or
-    ``path_period``) used when the value is blank.
+    ``path_period``) used when the value is blank; ``compute``: ``module:function`` called with
+    the key-value fields and the folder's period, for values that need reference data (the
+    status of a commune code on the review date).
     """
 
     field: str | None = None
+    compute: str | None = None
     formats: tuple[str, ...] = ()
     when: tuple[tuple[str, object], ...] = ()
     fallback: str | None = None
@@ -86,6 +90,7 @@ class ValueSpec:
         formats = spec.get("format", ())
         return cls(
             field=spec.get("field"),
+            compute=spec.get("compute"),
             formats=(formats,) if isinstance(formats, str) else tuple(formats),
             when=tuple((spec.get("when") or {}).items()),
             fallback=spec.get("fallback"),
@@ -98,6 +103,9 @@ class ValueSpec:
             return path_period if name == "path_period" else info.get(name)
 
         value: object = None
+        if self.compute:
+            module, _, name = self.compute.partition(":")
+            return getattr(importlib.import_module(module), name)(info, path_period)
         if all(info.get(k) == v for k, v in self.when):
             if self.field:
                 value = lookup(self.field)

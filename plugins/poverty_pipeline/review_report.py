@@ -108,6 +108,8 @@ def summary_rows(conn: psycopg.Connection, year: int) -> tuple[dict, list[dict]]
               from marts.rpt_review_summary as summary
               join marts.dim_poverty_standard as standards using (standard_code)
              where summary.review_year = %s and summary.is_official_standard
+               -- the table of the year's own units (today's communes are another series)
+               and summary.area_level in ('province', 'district', 'commune')
             """,
             (year,),
         ).fetchall()

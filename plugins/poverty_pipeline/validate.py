@@ -55,12 +55,6 @@ def value_sets(contract: str, sheets: Iterable[str]) -> dict[tuple[str, str], li
     return sets
 
 
-def _commune_codes() -> list[str]:
-    from poverty_pipeline.reference import commune_codes
-
-    return sorted(commune_codes())
-
-
 def _agency_codes() -> list[str]:
     from poverty_pipeline.registry import agency_codes
 
@@ -69,9 +63,9 @@ def _agency_codes() -> list[str]:
 
 # Run-time values the suites refer to as ``$PARAMETER``, by name; a contract lists the ones
 # its suites use (``suite_parameters``). Reference lists are read from the dbt seeds, so the
-# warehouse and the ingest checks share one list.
+# warehouse and the ingest checks share one list (commune codes are checked on the review date
+# through the contract's helper columns, see poverty_pipeline.reference).
 PARAMETERS = {
-    "commune_codes": _commune_codes,
     "agency_codes": _agency_codes,
 }
 
@@ -160,10 +154,12 @@ def validate_batch(
     contract: str,
     sheet_columns: dict[str, list[str]],
     today: dt.date | None = None,
-) -> None:
-    """Run the suites over ``subs`` and add every unexpected value to its submission."""
+) -> list:
+    """Run the suites over ``subs`` and add every unexpected value to its submission; return
+    the suites' results, one per sheet (for Data Docs)."""
     if not subs:
-        return
+        return []
+    results = []
     by_id = {sub.submission_id: sub for sub in subs}
     spec = load_contract(contract)
     context = _context()
@@ -181,8 +177,10 @@ def validate_batch(
         result = batch.validate(
             _suite(contract, sheet),
             expectation_parameters=params,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": INDEX_COLUMNS},
+            result_format={"result_format": "COMPLETE",
+                           "unexpected_index_column_names": index_columns(contract, sheet, frame)},
         )
+        results.append(result)
         for exp_result in result.results:
             if exp_result.success:
                 continue
@@ -198,6 +196,17 @@ def validate_batch(
                 if (prob.sheet, prob.row_number, prob.column_name) in sub.bad_cells:
                     continue  # already reported as a value of the wrong type
                 sub.add(prob)
+    return results
+
+
+def index_columns(contract: str, sheet: str, frame: pd.DataFrame) -> list[str]:
+    """The columns each unexpected row is reported with: its submission and row, and the
+    columns the suite's messages name (``meta.column``, ``meta.details``)."""
+    named = []
+    for exp in suite_definition(contract, sheet)["expectations"]:
+        meta = exp.get("meta") or {}
+        named += [meta.get("column"), *(meta.get("details") or {}).values()]
+    return INDEX_COLUMNS + sorted({c for c in named if c and c in frame and c not in INDEX_COLUMNS})
 
 
 def _with_row(prob: Problem, row: int | None) -> Problem:
@@ -220,13 +229,24 @@ def _problems(sheet: str, config, result: dict) -> Iterable[tuple[str, Problem]]
             value = int(value)
         text = quote(value)
         row = item.get("_row_number")
+        details = {"value": text or ""}
+        for name, source in (meta.get("details") or {}).items():
+            detail = item.get(source)
+            details[name] = "" if detail is None or pd.isna(detail) else str(detail)
         yield item["_submission_id"], Problem(
             severity=severity,
             rule=meta.get("rule", config.type),
-            message_vi=meta.get("message_vi", config.type).replace("{value}", text or ""),
-            message_en=meta.get("message_en", config.type).replace("{value}", text or ""),
+            message_vi=_fill(meta.get("message_vi", config.type), details),
+            message_en=_fill(meta.get("message_en", config.type), details),
             sheet=sheet,
             row_number=int(row) if row is not None and not pd.isna(row) else None,
             column_name=column,
             value=text,
         )
+
+
+def _fill(message: str, details: dict[str, str]) -> str:
+    """The message with its ``{name}`` placeholders filled (other braces left alone)."""
+    for name, text in details.items():
+        message = message.replace("{" + name + "}", text)
+    return message

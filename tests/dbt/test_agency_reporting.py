@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from poverty_pipeline import registry
+from poverty_pipeline import reference, registry
 from poverty_pipeline.contract import load_contract
 
 AS_OF = dt.date(2024, 5, 1)
@@ -217,11 +217,11 @@ def test_every_commune_and_agency_is_expected(built):
     counts = {(r["submission_kind"], r["period"]): r["n"] for r in rows(
         built, "select submission_kind, period, count(*) as n from marts.fct_submission_status "
                "where is_expected group by 1, 2")}
-    with psycopg.connect(built) as conn:
-        communes = conn.execute("select count(*) from reference.ref_communes").fetchone()[0]
     quarterly = [a for a in registry.agencies() if a["reporting_frequency"] == "quarterly"]
-    assert counts[("commune_periodic_review", "2021")] == communes  # configured years from 2021 …
-    assert counts[("commune_periodic_review", "2024")] == communes  # … to the as-of year
+    # the units of each year's review date: 164 + the commune closed on 1 Nov 2024, then 164
+    assert counts[("commune_periodic_review", "2021")] == 165  # configured years from 2021 …
+    assert counts[("commune_periodic_review", "2024")] == 164  # … to the as-of year
+    assert counts[("commune_periodic_review", "2021")] == len(reference.units_on(dt.date(2021, 12, 31)))
     assert ("commune_periodic_review", "2025") not in counts
     assert ("commune_monthly_review", "2023-12") not in counts  # not expected by the calendar
     assert counts[("agency_quarterly_report", "2024-Q1")] == len(quarterly)
@@ -245,10 +245,9 @@ def test_reporting_rates(built):
     columns = ("expected_count", "received_count", "accepted_count", "accepted_with_warnings_count",
                "on_time_count", "late_count", "rejected_count", "missing_count", "reporting_rate",
                "on_time_rate")
-    with psycopg.connect(built) as conn:
-        communes = conn.execute("select count(*) from reference.ref_communes").fetchone()[0]
-        my_tho = conn.execute("select count(*) from reference.ref_communes where district_code = '815'"
-                              ).fetchone()[0]
+    units_2023 = reference.units_on(dt.date(2023, 12, 31))
+    communes = len(units_2023)
+    my_tho = sum(1 for u in units_2023 if u.district_code == "815")
     so, mt = group_size["so_ban_nganh"], group_size["mat_tran_doan_the"]
     quarterly = sum(group_size.values())
     expected = {

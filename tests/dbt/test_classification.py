@@ -12,7 +12,6 @@ poverty, NĐ07/NĐ351 do not; k = 3; proxies for QĐ59's own flags).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -21,6 +20,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from poverty_pipeline.contract import load_contract
+from poverty_pipeline.pii import household_key
 
 QD59, ND07, ND351 = "QD59_2016_2020", "ND07_2022_2025", "ND351_2027_2030"
 STANDARDS = (QD59, ND07, ND351)
@@ -141,9 +141,6 @@ CASES_COMMUNE, CASES_YEAR = "28249", 2025
 MARTS_YEAR = 2023
 
 
-def household_key(commune_code: str, household_code: str) -> str:
-    """The key staging gives a household: md5(commune_code || ':' || ma_ho)."""
-    return hashlib.md5(f"{commune_code}:{household_code}".encode()).hexdigest()
 
 
 def _load_boundary_cases(conn: psycopg.Connection, load_submission) -> None:
@@ -308,6 +305,8 @@ EXPECTED_FCT = {
     ("28297", ND351): _figures(50, 190, 2, 1, 0, 4, 0, 1, 0, 1),
 }
 DISTRICT_OF = {"28249": "815", "28252": "815", "28297": "816"}
+# the unit holding each commune's territory since 1 Jul 2025 (ref_commune_successions_2025)
+CURRENT_OF = {"28249": "28249", "28252": "28249", "28297": "28297"}
 
 
 def _sum(keys) -> dict:
@@ -347,6 +346,10 @@ def test_rpt_poverty_indicators_by_area(built):
             expected[("district", district, standard)] = (_sum(keys), "82", len(keys))
         keys = [(c, standard) for c in DISTRICT_OF]
         expected[("province", "82", standard)] = (_sum(keys), None, 3)
+        # today's communes: Phường 5 and Phường 4 of Mỹ Tho are both in Phường Đạo Thạnh (28249)
+        for current in set(CURRENT_OF.values()):
+            keys = [(c, standard) for c, now in CURRENT_OF.items() if now == current]
+            expected[("current_commune", current, standard)] = (_sum(keys), "82", len(keys))
     assert actual.keys() == expected.keys()
     for key, (figures, parent, communes) in expected.items():
         row = actual[key]
@@ -357,3 +360,4 @@ def test_rpt_poverty_indicators_by_area(built):
     # the province's NĐ07 rate from summed counts: (1 + 1 + 0) / 200, not an average of rates
     assert actual[("province", "82", ND07)]["poor_rate"] == Decimal("0.01")
     assert actual[("district", "815", ND07)]["area_name"] == "Thành phố Mỹ Tho"
+    assert actual[("current_commune", "28249", ND07)]["area_name"] == "Phường Đạo Thạnh"

@@ -25,6 +25,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from poverty_pipeline.pii import household_key
 from poverty_pipeline.reconcile import record_reconciliation
 
 ND07, QD59 = "ND07_2022_2025", "QD59_2016_2020"
@@ -208,8 +209,8 @@ def test_flows_follow_the_household_across_the_resubmission(built):
     rows = _rows(built, """
         select previous_state, current_state, poverty_flow, near_poverty_flow
           from intermediate.int_household_flows
-         where household_key = md5('28249:H1') and standard_code = %s and review_year = 2022
-    """, ND07)
+         where household_key = %s and standard_code = %s and review_year = 2022
+    """, household_key("28249", "H1"), ND07)
     # the corrected file says poor; the superseded one said neither
     assert rows == [{"previous_state": "poor", "current_state": "poor",
                      "poverty_flow": "stayed_poor", "near_poverty_flow": None}]

@@ -184,15 +184,18 @@ ROLLUPS = {
 def test_district_and_province_rows_are_sums_of_their_communes(built, mart):
     keys, sums = ROLLUPS[mart]
     rows = _rows(built, f"select * from marts.{mart}")
-    district_of = {r["area_code"]: r["parent_area_code"] for r in rows
-                   if r["area_level"] == "commune"}
-    assert set(district_of.values()) == {"815", "819"}
+    areas = {(r["commune_code"], r["review_year"]): r for r in _rows(
+        built, "select distinct commune_code, review_year, district_code, current_commune_code "
+               "from marts.fct_poverty_indicators")}
+    assert {a["district_code"] for a in areas.values()} == {"815", "819"}
     expected: dict[tuple, Counter] = defaultdict(Counter)
     for r in rows:
         if r["area_level"] != "commune":
             continue
         key = (r["review_year"], r["standard_code"], *(r[k] for k in keys))
-        for level, code in (("district", r["parent_area_code"]), ("province", "82")):
+        area = areas[(r["area_code"], r["review_year"])]
+        for level, code in (("district", area["district_code"]), ("province", "82"),
+                            ("current_commune", area["current_commune_code"])):
             for column in sums:
                 expected[(level, code, *key)][column] += r[column] or 0
     actual = {(r["area_level"], r["area_code"], r["review_year"], r["standard_code"],

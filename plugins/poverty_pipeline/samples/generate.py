@@ -1,4 +1,6 @@
-"""Sample commune submissions for every commune of Tiền Giang, review years 2021–2025.
+"""Sample commune submissions for every commune of Tiền Giang, review years 2021–2025, on the
+administrative units of each review date (``timeline``: 165 known units until the 2024
+mergers, 164 after, 57 from 1 Jul 2025).
 
 Deterministic from ``seed``: the same arguments give the same data and byte-identical files.
 Calibrated to the published end-2021 review (province and district totals exact at
@@ -19,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import current_process, get_context
 
+from poverty_pipeline.samples import timeline
 from poverty_pipeline.samples.model import (
     CommunePlan,
     header_style,
@@ -158,24 +161,28 @@ def _select(plans: dict[str, CommunePlan], communes: Iterable[str] | None) -> li
     return [plans[c] for c in sorted(set(codes))]
 
 
-def commune_submissions(plan: CommunePlan, seed: int, years: Iterable[int]) -> list[Submission]:
-    """One commune's submissions for ``years`` (its panel is simulated from the first year)."""
+def commune_submissions(plans: CommunePlan | list[CommunePlan], seed: int,
+                        years: Iterable[int]) -> list[Submission]:
+    """The submissions for ``years`` of a commune, or of the communes merged into one 2025
+    unit (see ``timeline.groups``), as the units of each review date send them (each panel is
+    simulated from the first year)."""
     wanted = set(years)
+    plans = [plans] if isinstance(plans, CommunePlan) else plans
+    simulated = [(plan, [f for f in simulate_commune(plan, seed) if f.year in wanted]) for plan in plans]
     return [
         Submission(
-            commune_code=plan.code,
-            year=frame.year,
-            fmt=plan.fmt,
-            headers=header_style(plan.code, frame.year) if plan.fmt == "xlsx" else "code",
+            commune_code=review.code,
+            year=review.year,
+            fmt=review.plan.fmt,
+            headers=header_style(review.code, review.year) if review.plan.fmt == "xlsx" else "code",
             parts={
-                "thong_tin": frame.thong_tin,
-                "tong_hop": frame.tong_hop,
-                "danh_sach_ho": frame.rows(),
+                "thong_tin": review.frame.thong_tin,
+                "tong_hop": review.frame.tong_hop,
+                "danh_sach_ho": review.frame.rows(),
             },
-            stats=frame.stats,
+            stats=review.frame.stats,
         )
-        for frame in simulate_commune(plan, seed)
-        if frame.year in wanted
+        for review in timeline.as_submitted(simulated)
     ]
 
 
@@ -187,8 +194,8 @@ def build_submissions(
 ) -> Iterator[Submission]:
     """The submissions in memory, commune by commune (pure: no I/O, deterministic)."""
     years = _check_years(years)
-    for plan in _select(province_plan(seed, float(scale)), communes):
-        yield from commune_submissions(plan, seed, years)
+    for group in timeline.groups(_select(province_plan(seed, float(scale)), communes), years):
+        yield from commune_submissions(group, seed, years)
 
 
 def render(sub: Submission) -> bytes:
@@ -198,10 +205,10 @@ def render(sub: Submission) -> bytes:
     return to_xlsx_bytes(sub.parts, headers=sub.headers)
 
 
-def _render_commune(plan: CommunePlan, seed: int, years: tuple[int, ...]):
-    """Worker: a commune's files as (submission without its list, bytes)."""
+def _render_commune(plans: list[CommunePlan], seed: int, years: tuple[int, ...]):
+    """Worker: the files of a group of communes as (submission without its list, bytes)."""
     out = []
-    for sub in commune_submissions(plan, seed, years):
+    for sub in commune_submissions(plans, seed, years):
         data = render(sub)
         sub.parts = {}  # the bytes are what travels back
         out.append((sub, data))
@@ -232,8 +239,8 @@ def generate_submissions(
     """
     start = time.perf_counter()
     years = _check_years(years)
-    plans = _select(province_plan(seed, float(scale)), communes)
-    plans.sort(key=lambda p: -p.reviewed)  # largest first: better load balance
+    plans = timeline.groups(_select(province_plan(seed, float(scale)), communes), years)
+    plans.sort(key=lambda group: -sum(p.reviewed for p in group))  # largest first: better balance
     workers = min(os.cpu_count() or 1, len(plans)) if workers is None else workers
     if current_process().daemon:  # e.g. a Celery worker's child: no grandchildren allowed
         workers = 1

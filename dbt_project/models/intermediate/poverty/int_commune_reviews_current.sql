@@ -1,5 +1,7 @@
 -- The current periodic review of each commune and review year: a correction is a new file,
 -- and the newest accepted one supersedes the earlier ones (contract: "Where and how it arrives").
+-- The commune code is resolved twice: to the unit valid on the review date (31 Dec of the
+-- review year) and to the unit holding that territory today.
 
 with
 
@@ -32,20 +34,50 @@ accepted_periodic_reviews as (
 
 ),
 
+code_periods as (
+
+    select * from {{ ref('int_commune_code_periods') }}
+
+),
+
+current_reviews as (
+
+    select
+        *,
+        {{ review_date('review_year') }} as review_date
+    from accepted_periodic_reviews
+    where recency_rank = 1
+
+),
+
 final as (
 
     select
-        commune_code,
-        review_year,
-        submission_id,
-        province_code,
-        applied_standard_code,
-        prepared_on,
-        received_at,
-        submission_status,
-        accepted_submission_count
-    from accepted_periodic_reviews
-    where recency_rank = 1
+        current_reviews.commune_code,
+        current_reviews.review_year,
+        current_reviews.review_date,
+        current_reviews.submission_id,
+        current_reviews.province_code,
+        on_review_date.commune_version_key as review_commune_version_key,
+        on_review_date.commune_code as review_commune_code,
+        on_review_date.district_code as review_district_code,
+        on_review_date.merged_on as merged_on,
+        today.commune_code as current_commune_code,
+        current_reviews.applied_standard_code,
+        current_reviews.prepared_on,
+        current_reviews.received_at,
+        current_reviews.submission_status,
+        current_reviews.accepted_submission_count
+    from current_reviews
+    left join code_periods as on_review_date
+        on
+            current_reviews.commune_code = on_review_date.submitted_code
+            and current_reviews.review_date >= on_review_date.period_from
+            and current_reviews.review_date < coalesce(on_review_date.period_to, 'infinity'::date)
+    left join code_periods as today
+        on
+            current_reviews.commune_code = today.submitted_code
+            and today.period_to is null
 
 )
 

@@ -1,6 +1,6 @@
 -- Each household's move between two consecutive periodic reviews of its commune, under every
 -- standard (shared/domain/poverty-standards.md §3). A household is followed by its stable
--- key (commune + ma_ho), so a resubmission (the newest accepted file) simply replaces the
+-- key (commune + ma_ho, kept across a merger: see the household_key macro), so a resubmission (the newest accepted file) simply replaces the
 -- list it corrects. One row per household × review year t × standard for every household on
 -- the commune's list of t or of t−1, when the commune has a current review of t.
 --
@@ -41,6 +41,17 @@ current_reviews as (
 
 ),
 
+code_periods as (
+
+    select
+        submitted_code,
+        commune_code,
+        period_from,
+        period_to
+    from {{ ref('int_commune_code_periods') }}
+
+),
+
 household_years as (
 
     select
@@ -69,7 +80,9 @@ pairs as (
         coalesce(this_year.household_key, last_year.household_key) as household_key,
         coalesce(this_year.review_year, last_year.review_year + 1) as review_year,
         coalesce(this_year.standard_code, last_year.standard_code) as standard_code,
-        coalesce(this_year.commune_code, last_year.commune_code) as commune_code,
+        -- a household gone from the list counts in the commune that holds its old commune's
+        -- territory in t (the same commune unless it merged)
+        coalesce(this_year.commune_code, moved.commune_code, last_year.commune_code) as commune_code,
         coalesce(this_year.area_type, last_year.area_type) as area_type,
         coalesce(this_year.member_count, last_year.member_count) as member_count,
         coalesce(last_year.household_state, 'absent') as previous_state,
@@ -82,6 +95,13 @@ pairs as (
             this_year.household_key = last_year.household_key
             and this_year.standard_code = last_year.standard_code
             and this_year.review_year = last_year.review_year + 1
+    left join code_periods as moved
+        on
+            this_year.household_key is null
+            and last_year.commune_code = moved.submitted_code
+            and {{ review_date('last_year.review_year + 1') }} >= moved.period_from
+            and {{ review_date('last_year.review_year + 1') }}
+            < coalesce(moved.period_to, 'infinity'::date)
 
 ),
 

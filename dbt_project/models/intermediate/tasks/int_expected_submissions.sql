@@ -1,5 +1,6 @@
--- Every submission the province expects (DHIS2's "expected reports"): each commune of
--- ref_communes for each period of every expected commune kind (the periodic review of every
+-- Every submission the province expects (DHIS2's "expected reports"): each commune-level
+-- unit valid on the period's last day (dim_commune: 165 known units before 1 Nov 2024, 164
+-- until 30 Jun 2025, 57 after) for each period of every expected commune kind (the periodic review of every
 -- year in the calendar's window or present in the data), and each agency of the registry for
 -- each period of its reporting frequency within the calendar's window and the agency's active
 -- dates. Only periods that have started by the as-of date are expected.
@@ -15,7 +16,11 @@ deadlines as (
 
 communes as (
 
-    select * from {{ ref('ref_communes') }}
+    select
+        commune_code,
+        valid_from,
+        valid_to
+    from {{ ref('dim_commune') }}
 
 ),
 
@@ -69,7 +74,10 @@ commune_expected as (
         commune_deadlines.is_due,
         commune_deadlines.as_of_date
     from commune_deadlines
-    cross join communes
+    inner join communes
+        on
+            commune_deadlines.period_end >= communes.valid_from
+            and commune_deadlines.period_end < coalesce(communes.valid_to, 'infinity'::date)
 
 ),
 

@@ -1,5 +1,8 @@
 -- Poverty indicators of each commune, review year and standard. Holds numerators and
 -- denominators so rates re-aggregate up the hierarchy (rpt_poverty_indicators_by_area).
+-- Each commune is also resolved to the unit of its review date (its district, while
+-- districts existed) and to the unit holding its territory today (dim_commune), for series
+-- on the old districts and on today's communes.
 -- Rates (shared/domain/poverty-standards.md §3): poor households / all resident households
 -- of the commune (tong_so_ho of its summary, not the reviewed list); MOLISA's
 -- multidimensional poverty rate = (poor + near-poor) / all households.
@@ -11,8 +14,12 @@ current_reviews as (
     select
         commune_code,
         review_year,
+        review_date,
         submission_id,
-        province_code
+        province_code,
+        review_commune_code,
+        review_district_code,
+        current_commune_code
     from {{ ref('int_commune_reviews_current') }}
 
 ),
@@ -37,16 +44,6 @@ classified as (
         classification,
         classification_method
     from {{ ref('int_households_classified') }}
-
-),
-
-communes as (
-
-    select
-        commune_code,
-        district_code,
-        province_code
-    from {{ ref('dim_commune') }}
 
 ),
 
@@ -99,9 +96,12 @@ commune_standards as (
 
     select
         current_reviews.commune_code as commune_code,
-        communes.district_code as district_code,
-        coalesce(communes.province_code, current_reviews.province_code) as province_code,
+        current_reviews.review_commune_code as review_commune_code,
+        current_reviews.review_district_code as district_code,
+        current_reviews.province_code as province_code,
+        current_reviews.current_commune_code as current_commune_code,
         current_reviews.review_year as review_year,
+        current_reviews.review_date as review_date,
         standards.standard_code as standard_code,
         current_reviews.review_year
             between standards.first_review_year and standards.last_review_year
@@ -122,8 +122,6 @@ commune_standards as (
             as households_unclassifiable
     from current_reviews
     cross join standards
-    left join communes
-        on current_reviews.commune_code = communes.commune_code
     left join commune_totals
         on current_reviews.submission_id = commune_totals.submission_id
     left join classification_counts
@@ -138,9 +136,12 @@ final as (
 
     select
         commune_code,
+        review_commune_code,
         district_code,
         province_code,
+        current_commune_code,
         review_year,
+        review_date,
         standard_code,
         is_official_standard,
         submission_id,

@@ -62,6 +62,7 @@ indicator_facts as (
         commune_code,
         district_code,
         province_code,
+        current_commune_code,
         review_year,
         standard_code,
         is_official_standard,
@@ -71,12 +72,6 @@ indicator_facts as (
         poor_members,
         near_poor_households
     from {{ ref('fct_poverty_indicators') }}
-
-),
-
-communes as (
-
-    select * from {{ ref('dim_commune') }}
 
 ),
 
@@ -112,6 +107,7 @@ commune_rows as (
         indicator_facts.commune_code as commune_code,
         indicator_facts.district_code as district_code,
         indicator_facts.province_code as province_code,
+        indicator_facts.current_commune_code as current_commune_code,
         indicator_facts.review_year as review_year,
         indicator_facts.standard_code as standard_code,
         indicator_facts.is_official_standard as is_official_standard,
@@ -153,7 +149,7 @@ area_rows as (
 
 area_names as (
 
-    {{ area_names('communes') }}
+    {{ area_names() }}
 
 ),
 
@@ -184,9 +180,7 @@ weighted as (
             area_rows.standard_code = weights.standard_code
             and area_rows.indicator_code = weights.indicator_code
     left join area_names
-        on
-            area_rows.area_level = area_names.area_level
-            and area_rows.area_code = area_names.area_code
+        on {{ area_name_on('area_rows', 'area_names') }}
 
 ),
 

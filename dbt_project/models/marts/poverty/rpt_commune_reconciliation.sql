@@ -10,6 +10,8 @@ current_reviews as (
     select
         commune_code,
         review_year,
+        review_district_code,
+        current_commune_code,
         submission_id,
         applied_standard_code,
         submission_status
@@ -55,15 +57,6 @@ discrepancies as (
         submission_id,
         check_type
     from {{ ref('rpt_submission_discrepancies') }}
-
-),
-
-communes as (
-
-    select
-        commune_code,
-        district_code
-    from {{ ref('dim_commune') }}
 
 ),
 
@@ -126,7 +119,8 @@ final as (
 
     select
         current_reviews.commune_code as commune_code,
-        communes.district_code as district_code,
+        current_reviews.review_district_code as district_code,
+        current_reviews.current_commune_code as current_commune_code,
         current_reviews.review_year as review_year,
         current_reviews.submission_id as submission_id,
         current_reviews.submission_status as submission_status,
@@ -163,8 +157,6 @@ final as (
         coalesce(discrepancy_counts.discrepancies, 0) as discrepancies,
         coalesce(discrepancy_counts.discrepancies, 0) > 0 as has_discrepancies
     from current_reviews
-    left join communes
-        on current_reviews.commune_code = communes.commune_code
     left join claimed
         on current_reviews.submission_id = claimed.submission_id
     left join listed

@@ -58,6 +58,7 @@ indicator_facts as (
         commune_code,
         district_code,
         province_code,
+        current_commune_code,
         review_year,
         standard_code,
         is_official_standard,
@@ -66,12 +67,6 @@ indicator_facts as (
         poor_members,
         near_poor_members
     from {{ ref('fct_poverty_indicators') }}
-
-),
-
-communes as (
-
-    select * from {{ ref('dim_commune') }}
 
 ),
 
@@ -168,6 +163,7 @@ commune_rows as (
         indicator_facts.commune_code as commune_code,
         indicator_facts.district_code as district_code,
         indicator_facts.province_code as province_code,
+        indicator_facts.current_commune_code as current_commune_code,
         indicator_facts.review_year as review_year,
         indicator_facts.standard_code as standard_code,
         indicator_facts.is_official_standard as is_official_standard,
@@ -215,7 +211,7 @@ area_rows as (
 
 area_names as (
 
-    {{ area_names('communes') }}
+    {{ area_names() }}
 
 ),
 
@@ -255,9 +251,7 @@ final as (
             area_rows.characteristic_type = characteristics.characteristic_type
             and area_rows.characteristic_code = characteristics.characteristic_code
     left join area_names
-        on
-            area_rows.area_level = area_names.area_level
-            and area_rows.area_code = area_names.area_code
+        on {{ area_name_on('area_rows', 'area_names') }}
 
 )
 

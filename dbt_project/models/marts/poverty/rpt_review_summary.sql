@@ -13,6 +13,7 @@ indicators as (
         commune_code,
         district_code,
         province_code,
+        current_commune_code,
         review_year,
         standard_code,
         is_official_standard,
@@ -52,12 +53,6 @@ flows as (
         poverty_flow,
         near_poverty_flow
     from {{ ref('int_household_flows') }}
-
-),
-
-communes as (
-
-    select * from {{ ref('dim_commune') }}
 
 ),
 
@@ -112,6 +107,7 @@ commune_area_rows as (
         indicators.commune_code as commune_code,
         indicators.district_code as district_code,
         indicators.province_code as province_code,
+        indicators.current_commune_code as current_commune_code,
         indicators.review_year as review_year,
         indicators.standard_code as standard_code,
         indicators.is_official_standard as is_official_standard,
@@ -165,6 +161,7 @@ commune_rows as (
         commune_code,
         district_code,
         province_code,
+        current_commune_code,
         review_year,
         standard_code,
         is_official_standard,
@@ -194,6 +191,7 @@ commune_rows as (
         commune_code,
         district_code,
         province_code,
+        current_commune_code,
         review_year,
         standard_code,
         is_official_standard
@@ -220,7 +218,7 @@ area_rows as (
 
 area_names as (
 
-    {{ area_names('communes') }}
+    {{ area_names() }}
 
 ),
 
@@ -263,9 +261,7 @@ final as (
             as near_poor_rate
     from area_rows
     left join area_names
-        on
-            area_rows.area_level = area_names.area_level
-            and area_rows.area_code = area_names.area_code
+        on {{ area_name_on('area_rows', 'area_names') }}
 
 )
 

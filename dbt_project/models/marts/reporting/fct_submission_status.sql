@@ -27,9 +27,16 @@ deadlines as (
 
 ),
 
+-- the unit a commune code stands for at the end of the period
+code_periods as (
+
+    select * from {{ ref('int_commune_code_periods') }}
+
+),
+
 communes as (
 
-    select * from {{ ref('ref_communes') }}
+    select * from {{ ref('dim_commune') }}
 
 ),
 
@@ -161,8 +168,14 @@ final as (
         assessed.latest_submission_id,
         assessed.last_received_at
     from assessed
+    left join code_periods
+        on
+            assessed.submitter_type = 'commune'
+            and assessed.submitter_code = code_periods.submitted_code
+            and assessed.period_end >= code_periods.period_from
+            and assessed.period_end < coalesce(code_periods.period_to, 'infinity'::date)
     left join communes
-        on assessed.submitter_type = 'commune' and assessed.submitter_code = communes.commune_code
+        on code_periods.commune_version_key = communes.commune_version_key
     left join agencies
         on assessed.submitter_type = 'agency' and assessed.submitter_code = agencies.agency_code
 

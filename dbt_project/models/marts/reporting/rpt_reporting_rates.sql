@@ -22,12 +22,9 @@ agency_groups as (
 
 ),
 
-province as (
+area_names as (
 
-    select distinct
-        province_code,
-        province_name
-    from {{ ref('ref_communes') }}
+    {{ area_names() }}
 
 ),
 
@@ -74,6 +71,8 @@ rolled_up as (
         (submitter_type, group_level, group_code, total_level, submission_kind, period),
         (submitter_type, total_level, submission_kind, period)
     )
+    -- communes of a period after 1 Jul 2025 have no district: province level only
+    having not (submitter_type = 'commune' and grouping(group_code) = 0 and group_code is null)
 
 ),
 
@@ -84,9 +83,9 @@ final as (
         rolled_up.rollup_level,
         rolled_up.rollup_code,
         coalesce(
-            district_names.district_name,
+            district_names.area_name,
             agency_groups.agency_group_name_vi,
-            case when rolled_up.rollup_level = 'province' then province.province_name end,
+            case when rolled_up.rollup_level = 'province' then province.area_name end,
             case when rolled_up.rollup_level = 'all_agencies' then 'Tất cả đơn vị báo cáo' end
         ) as rollup_name,
         rolled_up.submission_kind,
@@ -110,14 +109,22 @@ final as (
         trim_scale(rolled_up.on_time_count::numeric / nullif(rolled_up.expected_count, 0))
             as on_time_rate
     from rolled_up
-    left join (
-        select distinct district_code, district_name from {{ ref('ref_communes') }}
-    ) as district_names
-        on rolled_up.rollup_level = 'district' and rolled_up.rollup_code = district_names.district_code
+    left join area_names as district_names
+        on
+            rolled_up.rollup_level = 'district'
+            and district_names.area_level = 'district'
+            and rolled_up.rollup_code = district_names.area_code
+            and rolled_up.period_end >= district_names.valid_from
+            and rolled_up.period_end < coalesce(district_names.valid_to, 'infinity'::date)
     left join agency_groups
         on rolled_up.rollup_level = 'agency_group' and rolled_up.rollup_code = agency_groups.agency_group
-    left join province
-        on rolled_up.rollup_level = 'province' and rolled_up.rollup_code = province.province_code
+    left join area_names as province
+        on
+            rolled_up.rollup_level = 'province'
+            and province.area_level = 'province'
+            and rolled_up.rollup_code = province.area_code
+            and rolled_up.period_end >= province.valid_from
+            and rolled_up.period_end < coalesce(province.valid_to, 'infinity'::date)
 
 )
 

@@ -59,8 +59,7 @@ submission_info as (
 renamed as (
 
     select
-        -- the stable household key; to become a keyed hash (POVERTY_PII_KEY) of the same input
-        md5(submission_info.ma_xa || ':' || households.ma_ho) as household_key,
+        {{ household_key('submission_info.ma_xa', 'households.ma_ho') }} as household_key,
         households.submission_id as submission_id,
         households.row_number::integer as household_row_number,
         submission_info.ma_xa as commune_code,
@@ -107,6 +106,7 @@ renamed as (
     from households
     inner join submission_info
         on households.submission_id = submission_info.submission_id
+    cross join {{ hmac_pads() }}
 
 )
 
