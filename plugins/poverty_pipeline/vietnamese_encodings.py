@@ -223,12 +223,16 @@ def decode_bytes(data: bytes) -> tuple[str, str | None]:
 def maybe_legacy(text: str) -> bool:
     """Text that may be in a legacy font: Latin-1 letters and no Vietnamese letter beyond them.
     A template's Unicode headers beside data typed in a TCVN3 font are told apart this way."""
-    return bool(_LATIN1_HIGH.search(text)) and not any(
-        ch in vietnamese_letters() for ch in _BEYOND_LATIN1.findall(unicodedata.normalize("NFC", text)))
+    if not _LATIN1_HIGH.search(text):
+        return False
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    letters = vietnamese_letters()
+    return not any(ch in letters for ch in _BEYOND_LATIN1.findall(text))
 
 
 def decode_texts(texts: Iterable[str]) -> str | None:
     """The legacy encoding of the text cells of a file that may be in one (``maybe_legacy``),
     or None when they are Unicode."""
-    sample = "\n".join({t for t in texts if maybe_legacy(t)})
+    sample = "\n".join(t for t in set(texts) if maybe_legacy(t))
     return detect(unicodedata.normalize("NFC", sample)) if sample else None
