@@ -39,7 +39,12 @@ from poverty_pipeline.samples.generate import generate_submissions
 from poverty_pipeline.ui import labels
 from poverty_pipeline.warehouse import connect, dbt_env, ensure_schema
 
-pytestmark = pytest.mark.airflow
+pytestmark = [
+    pytest.mark.airflow,
+    # the screenshots' paths go into the JUnit report as testcase properties, which pytest writes
+    # under its default junit_family (xunit2) too, with this warning
+    pytest.mark.filterwarnings("ignore:record_property is incompatible with junit_family"),
+]
 
 # Two communes of Mỹ Tho (815) and two of Cái Bè (819), three review years; three agencies
 # reporting monthly, yearly and quarterly in the last year.
@@ -502,3 +507,24 @@ def test_the_pages_need_an_airflow_user():
     client = TestClient(app)
     for path in ("/submissions", "/poverty", "/dbt-docs/", "/data-docs/", "/feedback/x"):
         assert client.get(path).status_code == 401, path
+
+
+def test_the_pages_say_when_the_warehouse_is_not_ready(warehouse, monkeypatch):
+    """An empty warehouse (marts not built) and no warehouse at all each get a page saying what
+    to do, not a server error."""
+    from fastapi.testclient import TestClient
+
+    from poverty_pipeline.ui.app import app, require_ui_user
+
+    app.dependency_overrides[require_ui_user] = lambda: None  # signed in (checked above)
+    try:
+        client = TestClient(app)
+        for path in ("/submissions", "/poverty"):
+            response = client.get(path)
+            assert response.status_code == 503, path
+            assert "warehouse_build" in response.text and "does not exist" in response.text, path
+        monkeypatch.delenv("POVERTY_WAREHOUSE_URL")
+        response = client.get("/poverty")
+        assert response.status_code == 503 and "POVERTY_WAREHOUSE_URL" in response.text
+    finally:
+        app.dependency_overrides.clear()

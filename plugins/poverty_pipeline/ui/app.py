@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+import psycopg
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import GetUserDep
@@ -86,8 +87,23 @@ TEMPLATES.filters.update(number=number, percent=percent, measure=measure)
 TEMPLATES.globals.update(pages=PAGES, vi_en=labels.vi_en, labels=labels)
 
 
-def render(name: str, **context) -> HTMLResponse:
-    return HTMLResponse(TEMPLATES.get_template(name).render(**context))
+def render(name: str, status_code: int = 200, **context) -> HTMLResponse:
+    return HTMLResponse(TEMPLATES.get_template(name).render(**context), status_code=status_code)
+
+
+# The warehouse not reachable, or its marts not built yet: a page saying so, not a stack trace.
+@app.exception_handler(psycopg.errors.UndefinedTable)
+def marts_missing(request: Request, exc: psycopg.errors.UndefinedTable) -> HTMLResponse:
+    return render("unavailable.html", 503, active="", problem=str(exc).splitlines()[0],
+                  hint_vi="Chưa xây dựng kho dữ liệu: chạy DAG warehouse_build (hoặc make run).",
+                  hint_en="The marts are not built yet: run the warehouse_build DAG (or make run).")
+
+
+@app.exception_handler(queries.WarehouseUnavailable)
+def warehouse_unreachable(request: Request, exc: queries.WarehouseUnavailable) -> HTMLResponse:
+    return render("unavailable.html", 503, active="", problem=str(exc).splitlines()[0],
+                  hint_vi="Không kết nối được kho dữ liệu: kiểm tra POVERTY_WAREHOUSE_URL.",
+                  hint_en="The warehouse cannot be reached: check POVERTY_WAREHOUSE_URL.")
 
 
 # ------------------------------------------------------------------ pages

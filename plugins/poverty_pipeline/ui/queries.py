@@ -12,13 +12,21 @@ from psycopg.rows import dict_row
 from poverty_pipeline.config import warehouse_url
 
 
+class WarehouseUnavailable(Exception):
+    """No warehouse URL is set, or the server does not answer."""
+
+
 @contextmanager
 def read_only(url: str | None = None) -> Iterator[psycopg.Connection]:
     """A read-only connection to the warehouse: the pages never write."""
-    with psycopg.connect(
-        url or warehouse_url(), connect_timeout=5, row_factory=dict_row,
-        options="-c default_transaction_read_only=on -c statement_timeout=30000",
-    ) as conn:
+    try:
+        conn = psycopg.connect(
+            url or warehouse_url(), connect_timeout=5, row_factory=dict_row,
+            options="-c default_transaction_read_only=on -c statement_timeout=30000",
+        )
+    except (RuntimeError, psycopg.OperationalError) as exc:
+        raise WarehouseUnavailable(str(exc)) from exc
+    with conn:
         yield conn
 
 
