@@ -90,7 +90,7 @@ def test_build_dag_runs_every_model_with_its_tests(dagbag):
     for model in ("fct_poverty_indicators", "rpt_poverty_indicators_by_area",
                   "int_households_classified"):
         assert f"dbt.{model}.run" in ids and f"dbt.{model}.test" in ids
-    for seed in ("ref_poverty_standards", "ref_poverty_indicators", "ref_communes"):
+    for seed in ("ref_poverty_standards", "ref_poverty_indicators", "ref_communes_2024", "ref_communes_2025"):
         assert any(t.startswith(f"dbt.{seed}") for t in ids)
     # Nightly at 01:00 in Vietnam, and whenever ingest has loaded something.
     assert dag.timetable.timetable.expression == "0 1 * * *"

@@ -123,3 +123,16 @@ def test_data_docs_show_the_submission_suites_without_values(ingested):
     assert len(pages) > 1
     for page in pages:
         assert CITIZEN_ID_BAD not in page and "Nguyễn Văn An" not in page
+
+
+def test_every_rule_tells_the_submitter_how_to_fix_it():
+    """Each rule of rules.yml and of the suites has its own fix in contracts/fixes.yml."""
+    from poverty_pipeline.config import EXPECTATIONS_DIR
+    from poverty_pipeline.feedback import fixes
+    from poverty_pipeline.problems import _catalogue
+
+    rules = set(_catalogue())
+    for suite in (EXPECTATIONS_DIR / "suites").glob("*.json"):
+        rules |= {e["meta"]["rule"] for e in json.loads(suite.read_text("utf-8"))["expectations"]}
+    assert sorted(rules - set(fixes())) == []
+    assert all(fix["vi"] and fix["en"] for fix in fixes().values())
