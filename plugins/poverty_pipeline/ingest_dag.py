@@ -52,6 +52,9 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
         catchup=False,
         # scheduled and manual runs; a backfill has its own bound (--max-active-runs)
         max_active_runs=2 if partitioned else 1,
+        # backfill runs of a paused DAG wait; a partitioned DAG's own runs only re-read
+        # closed periods, so it is active from its first parse
+        is_paused_upon_creation=False if partitioned else None,
         default_args=DEFAULT_ARGS,
         tags=["poverty", "ingest", *(["backfill"] if partitioned else []), *tags],
         doc_md=doc_md,
@@ -120,6 +123,8 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
             """Emit the raw asset only when something was loaded (a skip emits no event)."""
             from airflow.exceptions import AirflowSkipException
 
+            # by index: iterating the lazy XCom sequence probes past its end (an error log line)
+            reports = [reports[i] for i in range(len(reports))]
             totals = {key: sum(r[key] for r in reports) for key in ("files", "loaded", "rows")}
             totals["periods"] = sorted(r["period"] for r in reports)
             if partitioned:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,12 +14,15 @@ from urllib.parse import quote
 
 from poverty_pipeline.config import LOCAL_DIR, PROJECT_ROOT, WAREHOUSE_CONN_ID, warehouse_parts
 
-# Lines of `airflow dags test` output worth showing while it runs: task starts, the pipeline's
-# own progress messages, dbt's per-invocation totals, failures.
-PROGRESS = re.compile(
-    r"(\[DAG TEST\] starting task_id=(?P<task>\S+)|\[poverty_pipeline\.\w+\]|Done\. PASS=|"
-    r"DagRun Finished|Traceback|\[error\s*\]|ERROR in )"
-)
+# What of `airflow dags test` output is shown while it runs (everything goes to the log file):
+# each task's start and end (with its elapsed time and the count of tasks finished of those the
+# run has), the pipeline's own messages and every line about progress (files done of total,
+# rows loaded), dbt's result per model, seed and failing test, and failures.
+TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>\S+) map_index=(?P<index>-?\d+)")
+TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>\S+) map_index=(?P<index>-?\d+)")
+DBT_RESULT = re.compile(r"\b\d+ of \d+ (?:OK|ERROR|FAIL|WARN)\b.*|\bDone\. PASS=\d+ .*")
+SHOW = re.compile(r"\bprogress\b|\[poverty_pipeline\.\w+\]|DagRun Finished|Traceback|\[error\s*\]|ERROR in ",
+                  re.IGNORECASE)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -70,6 +74,64 @@ def migrate(env: dict[str, str]) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
+class Progress:
+    """Turns ``airflow dags test`` output into the lines worth showing, as they come."""
+
+    def __init__(self, count_tasks=lambda: None):
+        self.count_tasks = count_tasks  # () -> (finished, total) of the run's tasks, or None
+        self.started: dict[tuple[str, str], float] = {}
+        self.dbt: dict[tuple[str, str], str] = {}  # the last dbt result line of a running task
+
+    def feed(self, line: str, now: float) -> list[str]:
+        if match := TASK_START.search(line):
+            key = (match["task"], match["index"])
+            self.started[key] = now
+            return [] if key[0].startswith("dbt.") else [f"start {_task_name(*key)}"]
+        if match := TASK_END.search(line):
+            key = (match["task"], match["index"])
+            took = now - self.started.pop(key, now)
+            counts = self.count_tasks()
+            done = f"{counts[0]}/{counts[1]} tasks " if counts else ""
+            result = self.dbt.pop(key, "")
+            return [f"{done}done {_task_name(*key)} in {took:.1f} s" + (f": {result}" if result else "")]
+        if match := DBT_RESULT.search(_message(line)):
+            text = re.sub(r" \.{2,} ", " ", match[0])  # dbt's dot leaders
+            for key in [k for k in self.started if k[0].startswith("dbt.")]:
+                if not text.startswith("Done.") or key not in self.dbt:  # a model's result first
+                    self.dbt[key] = re.sub(r"^\d+ of \d+ ", "", text)[:120]
+            if not text.startswith("Done.") and not re.search(r" of \d+ OK\b", text):
+                return [text]  # a failing model or test, at once
+            return []
+        if SHOW.search(line):
+            return [_message(line)]
+        return []
+
+
+def _task_name(task: str, index: str) -> str:
+    return task if index == "-1" else f"{task}[{index}]"
+
+
+def sqlite_task_counter(env: dict[str, str], dag_id: str):
+    """(finished, total) task instances of the DAG's latest run, read from the SQLite metadata
+    database ``airflow dags test`` writes; None when it cannot be read (busy, not SQLite)."""
+    url = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    if not url.startswith("sqlite:///"):
+        return lambda: None
+    path = url.removeprefix("sqlite:///")
+
+    def count():
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.2) as db:
+                return db.execute(
+                    "select coalesce(sum(state in ('success', 'failed', 'skipped', 'upstream_failed',"
+                    " 'removed')), 0), count(*) from task_instance where dag_id = ? and run_id = "
+                    "(select run_id from dag_run where dag_id = ? order by id desc limit 1)",
+                    (dag_id, dag_id)).fetchone()
+        except sqlite3.Error:
+            return None
+    return count
+
+
 def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, echo=print) -> float:
     """Run one DAG to completion through Airflow; raise if any task failed.
 
@@ -80,16 +142,16 @@ def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, ech
     log_path = log_dir / f"{dag_id}.log"
     started = time.monotonic()
     failed = False
+    progress = Progress(sqlite_task_counter(env, dag_id))
     with log_path.open("w") as log, subprocess.Popen(
         [_airflow(), "dags", "test", dag_id], env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     ) as proc:
         for line in proc.stdout:
             log.write(line)
-            match = PROGRESS.search(line)
-            if match:
-                text = f"task {match['task']}" if match["task"] else _message(line)
-                echo(f"  [{dag_id} {time.monotonic() - started:6.1f}s] {text}")
+            elapsed = time.monotonic() - started
+            for text in progress.feed(line, elapsed):
+                echo(f"  [{dag_id} {elapsed:6.1f}s] {text}")
             if "state=failed" in line or "DagRun Finished" in line and "failed" in line:
                 failed = True
     if proc.returncode != 0 or failed:
