@@ -56,6 +56,7 @@ def test_partitioned_ingest_dags_take_one_period_per_run(dagbag, dag_id, cron, k
     assert type(dag.timetable).__name__ == "CronPartitionTimetable"
     assert (dag.timetable.expression, dag.timetable.key_format) == (cron, key_format)
     assert dag.timetable.run_offset == -1
+    assert dag.is_paused_upon_creation is False  # backfill runs of a paused DAG would wait
     assert str(dag.timetable.timezone) == "Asia/Ho_Chi_Minh"
     assert ([o.name for o in dag.get_task("announce_loaded").outlets]
             == [o.name for o in nightly.get_task("announce_loaded").outlets])

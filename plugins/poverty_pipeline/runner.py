@@ -143,7 +143,7 @@ def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, ech
     started = time.monotonic()
     failed = False
     progress = Progress(sqlite_task_counter(env, dag_id))
-    with log_path.open("w") as log, subprocess.Popen(
+    with log_path.open("w", buffering=1) as log, subprocess.Popen(  # line by line: tail -f
         [_airflow(), "dags", "test", dag_id], env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     ) as proc:
