@@ -84,30 +84,34 @@ def built(tmp_path_factory):
     """Sample submissions ingested by the pipeline's own ingest, then the marts the pages read
     built by dbt (and the dbt docs generated)."""
     name, url = create_database("poverty_ui")
-    landing = tmp_path_factory.mktemp("landing")
-    data_docs = tmp_path_factory.mktemp("data_docs")
-    saved = os.environ.get("POVERTY_DATA_DOCS_DIR")
-    os.environ["POVERTY_DATA_DOCS_DIR"] = str(data_docs)  # where the ingest writes Data Docs
-    generate_submissions(landing, years=YEARS, communes=COMMUNES, workers=1)
-    generate_agency_reports(landing, years=[YEARS[-1]], agencies=AGENCIES)
-    code, year = REJECTED
-    duplicate = submission(ma_xa=code, year=year, households=[household("HO001"), household("HO001")])
-    land(landing, f"{code}_{year}_dinh_ky.json", json_bytes(duplicate), year=year)
-    with connect(url, autocommit=True) as conn:
-        ensure_schema(conn)
-        for folder, contract in (("communes", "commune_household_review"),
-                                 ("agencies", "agency_task_report")):
-            files = new_files(conn, landing.as_uri(), folder)
-            ingest_files(conn, landing.as_uri(), files, run_id="ui-test", contract_name=contract)
-    if saved is None:
-        os.environ.pop("POVERTY_DATA_DOCS_DIR")
-    else:
-        os.environ["POVERTY_DATA_DOCS_DIR"] = saved
-    target = tmp_path_factory.mktemp("dbt_target")
-    run_dbt(url, target, "build", "--indirect-selection", "cautious", "--select", *MODELS)
-    run_dbt(url, target, "docs", "generate")
-    yield {"url": url, "landing": landing, "dbt_target": target, "data_docs": data_docs}
-    drop_database(name)
+    try:
+        landing = tmp_path_factory.mktemp("landing")
+        data_docs = tmp_path_factory.mktemp("data_docs")
+        saved = os.environ.get("POVERTY_DATA_DOCS_DIR")
+        os.environ["POVERTY_DATA_DOCS_DIR"] = str(data_docs)  # where the ingest writes Data Docs
+        try:
+            generate_submissions(landing, years=YEARS, communes=COMMUNES, workers=1)
+            generate_agency_reports(landing, years=[YEARS[-1]], agencies=AGENCIES)
+            code, year = REJECTED
+            duplicate = submission(ma_xa=code, year=year, households=[household("HO001"), household("HO001")])
+            land(landing, f"{code}_{year}_dinh_ky.json", json_bytes(duplicate), year=year)
+            with connect(url, autocommit=True) as conn:
+                ensure_schema(conn)
+                for folder, contract in (("communes", "commune_household_review"),
+                                         ("agencies", "agency_task_report")):
+                    files = new_files(conn, landing.as_uri(), folder)
+                    ingest_files(conn, landing.as_uri(), files, run_id="ui-test", contract_name=contract)
+        finally:
+            if saved is None:
+                os.environ.pop("POVERTY_DATA_DOCS_DIR", None)
+            else:
+                os.environ["POVERTY_DATA_DOCS_DIR"] = saved
+        target = tmp_path_factory.mktemp("dbt_target")
+        run_dbt(url, target, "build", "--indirect-selection", "cautious", "--select", *MODELS)
+        run_dbt(url, target, "docs", "generate")
+        yield {"url": url, "landing": landing, "dbt_target": target, "data_docs": data_docs}
+    finally:
+        drop_database(name)
 
 
 def query(url: str, sql: str, *params) -> list[tuple]:
