@@ -29,7 +29,8 @@ The same ingest as `commune_ingest`, for one review year per run: the run's **pa
 the review year** and the run takes only `communes/<year>/`. Files already recorded (by content
 hash) are not loaded again, so re-running a year loads only what is new in it.
 
-Re-process years with Airflow's backfill (the DAG must be unpaused; see README "Backfills"):
+Re-process years with Airflow's backfill (see README "Backfills"; the DAG is active from its
+first parse, and backfill runs of a paused DAG wait):
 
     airflow backfill create --dag-id commune_ingest_by_year \\
         --from-date 2021-01-01 --to-date 2023-12-31 --max-active-runs 2
