@@ -12,7 +12,8 @@
 --   re-poor       poor in t, not poor/near-poor in t−1, on a list in an earlier year
 --   (the same two for near-poor: newly_near_poor, re_near_poor)
 --   left review   on the list of t−1, absent from the list of t
---   not compared  the commune has no current review of t−1: no flow can be told
+--   not compared  no current review of t−1 covers the commune's territory (its own, or one of
+--                 a commune merged into it since): no flow can be told
 -- Identity (tests): poor_end = poor_start − escaped − poor_left_review
 --   − poor_to_unclassifiable + near_poor_to_poor + newly_poor + re_poor + poor_not_compared.
 
@@ -29,15 +30,6 @@ classified as (
         member_count,
         coalesce(classification, 'unclassifiable') as household_state
     from {{ ref('int_households_classified') }}
-
-),
-
-current_reviews as (
-
-    select
-        commune_code,
-        review_year
-    from {{ ref('int_commune_reviews_current') }}
 
 ),
 
@@ -109,17 +101,13 @@ compared as (
 
     select
         pairs.*,
-        previous_reviews.commune_code is not null as has_previous_review
+        compared_reviews.has_previous_review
     from pairs
     -- a row of t exists only when the commune has a current review of t
-    inner join current_reviews
+    inner join {{ ref('int_commune_reviews_compared') }} as compared_reviews
         on
-            pairs.commune_code = current_reviews.commune_code
-            and pairs.review_year = current_reviews.review_year
-    left join current_reviews as previous_reviews
-        on
-            pairs.commune_code = previous_reviews.commune_code
-            and pairs.review_year = previous_reviews.review_year + 1
+            pairs.commune_code = compared_reviews.commune_code
+            and pairs.review_year = compared_reviews.review_year
 
 ),
 

@@ -22,15 +22,6 @@ indicators as (
 
 ),
 
-current_reviews as (
-
-    select
-        commune_code,
-        review_year
-    from {{ ref('int_commune_reviews_current') }}
-
-),
-
 area_totals as (
 
     select
@@ -112,7 +103,7 @@ commune_area_rows as (
         indicators.standard_code as standard_code,
         indicators.is_official_standard as is_official_standard,
         area_types.area_type as area_type,
-        (previous_reviews.commune_code is not null)::integer as communes_compared,
+        coalesce(compared_reviews.has_previous_review, false)::integer as communes_compared,
         area_totals.total_households as total_households,
         coalesce(flow_counts.poor_start, 0) as poor_start,
         coalesce(flow_counts.poor_escaped_to_near_poor, 0) as poor_escaped_to_near_poor,
@@ -134,10 +125,10 @@ commune_area_rows as (
         coalesce(flow_counts.near_poor_end, 0) as near_poor_end
     from indicators
     cross join area_types
-    left join current_reviews as previous_reviews
+    left join {{ ref('int_commune_reviews_compared') }} as compared_reviews
         on
-            indicators.commune_code = previous_reviews.commune_code
-            and indicators.review_year = previous_reviews.review_year + 1
+            indicators.commune_code = compared_reviews.commune_code
+            and indicators.review_year = compared_reviews.review_year
     left join area_totals
         on
             indicators.submission_id = area_totals.submission_id

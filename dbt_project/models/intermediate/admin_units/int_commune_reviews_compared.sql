@@ -1,0 +1,64 @@
+-- Whether a commune's review of year t can be compared with the year before: some current
+-- review of t−1 covers its territory — its own, or one of a commune that merged into it by
+-- t's review date (28531's 2023 review for TT Tân Hiệp 2024; Phường 4's 2024 review for
+-- Phường Đạo Thạnh 2025).
+
+with
+
+current_reviews as (
+
+    select
+        commune_code,
+        review_year
+    from {{ ref('int_commune_reviews_current') }}
+
+),
+
+code_periods as (
+
+    select
+        submitted_code,
+        commune_code,
+        period_from,
+        period_to
+    from {{ ref('int_commune_code_periods') }}
+
+),
+
+previous_on_territory as (
+
+    select distinct
+        territory.commune_code,
+        previous.review_year + 1 as review_year
+    from current_reviews as previous
+    inner join code_periods as territory
+        on
+            previous.commune_code = territory.submitted_code
+            and {{ review_date('previous.review_year + 1') }} >= territory.period_from
+            and {{ review_date('previous.review_year + 1') }}
+            < coalesce(territory.period_to, 'infinity'::date)
+
+),
+
+final as (
+
+    select
+        current_reviews.commune_code,
+        current_reviews.review_year,
+        previous_on_territory.commune_code is not null as has_previous_review
+    from current_reviews
+    left join code_periods as this_year
+        on
+            current_reviews.commune_code = this_year.submitted_code
+            and {{ review_date('current_reviews.review_year') }} >= this_year.period_from
+            and {{ review_date('current_reviews.review_year') }}
+            < coalesce(this_year.period_to, 'infinity'::date)
+    left join previous_on_territory
+        on
+            coalesce(this_year.commune_code, current_reviews.commune_code)
+            = previous_on_territory.commune_code
+            and current_reviews.review_year = previous_on_territory.review_year
+
+)
+
+select * from final
