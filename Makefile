@@ -10,13 +10,16 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test browser install manifest generate bench lint lock docs stop clean
+.PHONY: run test browser test-celery install manifest generate bench lint lock docs stop clean
 
 run: install $(MANIFEST)  ## run ingest and build through Airflow, print the summary
 	$(BIN)/poverty run
 
 test: install $(MANIFEST) browser  ## the whole test suite
 	$(BIN)/pytest
+
+test-celery: install $(MANIFEST)  ## the CeleryExecutor scale-out test alone (Redis on 127.0.0.1:6379)
+	$(BIN)/pytest tests/test_celery_stack.py -s
 
 # The UI page tests (tests/test_ui_pages.py) open the pages in headless Chromium: Debian's package.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
