@@ -165,6 +165,8 @@ def test_one_year_again_loads_only_what_is_new(site):
     ((period, files, loaded),) = [(b["period"], b["files"], b["loaded"])
                                   for b in stack.xcoms(BY_YEAR, run_id, "ingest_batch")]
     assert (period, files, loaded) == ("2022", 1, 1)
+    log = stack.task_log(BY_YEAR, run_id, "discover_new_files")
+    assert f"communes/2022: {len(COMMUNES) + 1} files, 1 not yet recorded" in log  # saw all, took 1
     with psycopg.connect(warehouse) as conn:
         late_rows = conn.execute("select household_rows from audit.submissions where path = %s",
                                  (late,)).fetchone()[0]
