@@ -76,6 +76,14 @@ def load_submission():
 
 
 @pytest.fixture(scope="session")
+def load_generated():
+    """``load_generated(conn, years, communes, skip=())``: the sample generator's submissions
+    (``poverty_pipeline.samples``) loaded as the loader records them, except the
+    ``(commune, year)`` pairs of ``skip``."""
+    return insert_generated
+
+
+@pytest.fixture(scope="session")
 def run_dbt():
     """``run_dbt(url, target_dir, "build", ...)``: raises AssertionError when dbt fails."""
     return invoke_dbt
@@ -177,6 +185,23 @@ def _insert_rows(
         values += [row.get(code) for code in spec.codes]
         values.append(Jsonb({}))
         conn.execute(statement, values)
+
+
+def insert_generated(conn: psycopg.Connection, years, communes, skip=()) -> None:
+    from poverty_pipeline.samples.generate import build_submissions
+
+    for sub in build_submissions(years=years, communes=communes, seed=2021):
+        if (sub.commune_code, sub.year) in skip:
+            continue
+        insert_submission(
+            conn,
+            submission_id=f"{sub.commune_code}-{sub.year}",
+            commune_code=sub.commune_code,
+            review_year=sub.year,
+            standard=sub.parts["thong_tin"]["chuan_ngheo"],
+            areas=sub.parts["tong_hop"],
+            households=sub.parts["danh_sach_ho"],
+        )
 
 
 def invoke_dbt(url: str, target_dir: Path, *args: str) -> None:

@@ -13,7 +13,6 @@ import pytest
 from psycopg.rows import dict_row
 
 from poverty_pipeline.reference import successions_2025_from_package
-from poverty_pipeline.samples.generate import build_submissions
 
 MAPPING = successions_2025_from_package()
 DAO_THANH = "28249"
@@ -28,20 +27,9 @@ ND07 = "ND07_2022_2025"
 
 
 @pytest.fixture(scope="module")
-def built(warehouse_url: str, load_submission, run_dbt, tmp_path_factory) -> str:
+def built(warehouse_url: str, load_generated, run_dbt, tmp_path_factory) -> str:
     with psycopg.connect(warehouse_url) as conn:
-        for sub in build_submissions(years=YEARS, communes=COMMUNES, seed=2021):
-            if (sub.commune_code, sub.year) == MISSING:
-                continue
-            load_submission(
-                conn,
-                submission_id=f"{sub.commune_code}-{sub.year}",
-                commune_code=sub.commune_code,
-                review_year=sub.year,
-                standard=sub.parts["thong_tin"]["chuan_ngheo"],
-                areas=sub.parts["tong_hop"],
-                households=sub.parts["danh_sach_ho"],
-            )
+        load_generated(conn, YEARS, COMMUNES, skip={MISSING})
     # the measure marts and everything their tests read
     run_dbt(warehouse_url, tmp_path_factory.mktemp("dbt_target"), "build", "--select",
             "+rpt_review_summary", "+rpt_alkire_foster_by_area", "+rpt_household_profiles_by_area",

@@ -19,8 +19,6 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from poverty_pipeline.samples.generate import build_submissions
-
 COMMUNES = ["28249", "28252", "28360", "28363"]  # two of TP Mỹ Tho (815), two of Cái Bè (819)
 YEARS = range(2021, 2024)
 ND07 = "ND07_2022_2025"
@@ -32,18 +30,9 @@ MEASURES = (
 
 
 @pytest.fixture(scope="module")
-def built(warehouse_url: str, load_submission, run_dbt, tmp_path_factory) -> str:
+def built(warehouse_url: str, load_generated, run_dbt, tmp_path_factory) -> str:
     with psycopg.connect(warehouse_url) as conn:
-        for sub in build_submissions(years=YEARS, communes=COMMUNES, seed=2021):
-            load_submission(
-                conn,
-                submission_id=f"{sub.commune_code}-{sub.year}",
-                commune_code=sub.commune_code,
-                review_year=sub.year,
-                standard=sub.parts["thong_tin"]["chuan_ngheo"],
-                areas=sub.parts["tong_hop"],
-                households=sub.parts["danh_sach_ho"],
-            )
+        load_generated(conn, YEARS, COMMUNES)
     run_dbt(warehouse_url, tmp_path_factory.mktemp("dbt_target"), "build", "--select", *MEASURES)
     return warehouse_url
 
