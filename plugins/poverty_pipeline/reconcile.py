@@ -13,6 +13,8 @@ submission record, in one transaction:
   ``superseded`` and ``rejected`` submissions keep their status.
 
 Running it again on the same marts gives the same problem rows (only ``problem_id`` differs).
+The status it records is the one dbt already computed (``int_submission_outcomes``), which the
+marts read, so a build's marts do not change when its reconciliation runs.
 """
 
 from __future__ import annotations

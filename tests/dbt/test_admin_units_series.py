@@ -31,9 +31,10 @@ def built(warehouse_url: str, load_generated, run_dbt, tmp_path_factory) -> str:
     with psycopg.connect(warehouse_url) as conn:
         load_generated(conn, YEARS, COMMUNES, skip={MISSING})
     # the measure marts and everything their tests read
-    run_dbt(warehouse_url, tmp_path_factory.mktemp("dbt_target"), "build", "--select",
+    run_dbt(warehouse_url, tmp_path_factory.mktemp("dbt_target"), "build",
+            "--indirect-selection", "cautious", "--select",
             "+rpt_review_summary", "+rpt_alkire_foster_by_area", "+rpt_household_profiles_by_area",
-            "+rpt_commune_reconciliation", "+rpt_target_progress")
+            "+rpt_commune_reconciliation", "+rpt_submission_discrepancies", "+rpt_target_progress")
     return warehouse_url
 
 

@@ -32,7 +32,7 @@ ND07, QD59 = "ND07_2022_2025", "QD59_2016_2020"
 # the measure marts with everything they are built from (and their tests)
 MEASURES = (
     "+rpt_review_summary", "+rpt_alkire_foster_by_area", "+rpt_household_profiles_by_area",
-    "+rpt_commune_reconciliation", "+rpt_target_progress",
+    "+rpt_commune_reconciliation", "+rpt_submission_discrepancies", "+rpt_target_progress",
 )
 RURAL = "nong_thon"
 D3 = ("td_bhyt", "td_chat_luong_nha", "td_dien_tich_nha")
@@ -135,7 +135,8 @@ def _load(conn: psycopg.Connection, load_submission) -> None:
 def built(warehouse_url: str, load_submission, run_dbt, tmp_path_factory) -> str:
     with psycopg.connect(warehouse_url) as conn:
         _load(conn, load_submission)
-    run_dbt(warehouse_url, tmp_path_factory.mktemp("dbt_target"), "build", "--select", *MEASURES)
+    run_dbt(warehouse_url, tmp_path_factory.mktemp("dbt_target"), "build",
+            "--indirect-selection", "cautious", "--select", *MEASURES)
     return warehouse_url
 
 

@@ -25,7 +25,7 @@ ND07 = "ND07_2022_2025"
 # the measure marts with everything they are built from (and their tests)
 MEASURES = (
     "+rpt_review_summary", "+rpt_alkire_foster_by_area", "+rpt_household_profiles_by_area",
-    "+rpt_commune_reconciliation", "+rpt_target_progress",
+    "+rpt_commune_reconciliation", "+rpt_submission_discrepancies", "+rpt_target_progress",
 )
 
 
@@ -33,7 +33,8 @@ MEASURES = (
 def built(warehouse_url: str, load_generated, run_dbt, tmp_path_factory) -> str:
     with psycopg.connect(warehouse_url) as conn:
         load_generated(conn, YEARS, COMMUNES)
-    run_dbt(warehouse_url, tmp_path_factory.mktemp("dbt_target"), "build", "--select", *MEASURES)
+    run_dbt(warehouse_url, tmp_path_factory.mktemp("dbt_target"), "build",
+            "--indirect-selection", "cautious", "--select", *MEASURES)
     return warehouse_url
 
 

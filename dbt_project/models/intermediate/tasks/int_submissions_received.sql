@@ -32,7 +32,6 @@ commune_files as (
         received_at,
         submission_status,
         error_count,
-        warning_count,
         landing_path
     from {{ ref('stg_commune_reviews__submissions') }}
 
@@ -59,7 +58,6 @@ commune_submissions as (
         commune_files.received_at,
         commune_files.submission_status,
         commune_files.error_count,
-        commune_files.warning_count,
         commune_files.landing_path
     from commune_files
     left join calendar
@@ -80,7 +78,6 @@ agency_submissions as (
         agency_files.received_at,
         agency_files.submission_status,
         agency_files.error_count,
-        agency_files.warning_count,
         agency_files.landing_path
     from {{ ref('stg_agency_reports__submissions') }} as agency_files
     left join periods
@@ -100,23 +97,31 @@ all_submissions as (
 
 ),
 
+outcomes as (
+
+    select * from {{ ref('int_submission_outcomes') }}
+
+),
+
 final as (
 
     select
-        submission_id,
-        submitter_type,
-        submitter_code,
-        submission_kind,
-        period,
-        received_at,
-        (received_at at time zone 'Asia/Ho_Chi_Minh')::date as received_on,
-        submission_status,
-        submission_status in ('accepted', 'accepted_with_warnings', 'superseded') as is_accepted,
-        submission_status in ('accepted', 'accepted_with_warnings') as is_current,
-        error_count,
-        warning_count,
-        landing_path
+        all_submissions.submission_id,
+        all_submissions.submitter_type,
+        all_submissions.submitter_code,
+        all_submissions.submission_kind,
+        all_submissions.period,
+        all_submissions.received_at,
+        (all_submissions.received_at at time zone 'Asia/Ho_Chi_Minh')::date as received_on,
+        outcomes.submission_status,
+        outcomes.submission_status in ('accepted', 'accepted_with_warnings', 'superseded')
+            as is_accepted,
+        outcomes.submission_status in ('accepted', 'accepted_with_warnings') as is_current,
+        all_submissions.error_count,
+        all_submissions.landing_path
     from all_submissions
+    inner join outcomes
+        on all_submissions.submission_id = outcomes.submission_id
 
 )
 

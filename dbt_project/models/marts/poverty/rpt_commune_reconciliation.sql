@@ -13,8 +13,7 @@ current_reviews as (
         review_district_code,
         current_commune_code,
         submission_id,
-        applied_standard_code,
-        submission_status
+        applied_standard_code
     from {{ ref('int_commune_reviews_current') }}
 
 ),
@@ -56,7 +55,7 @@ discrepancies as (
     select
         submission_id,
         check_type
-    from {{ ref('rpt_submission_discrepancies') }}
+    from {{ ref('int_submission_discrepancies') }}
 
 ),
 
@@ -123,7 +122,7 @@ final as (
         current_reviews.current_commune_code as current_commune_code,
         current_reviews.review_year as review_year,
         current_reviews.submission_id as submission_id,
-        current_reviews.submission_status as submission_status,
+        outcomes.submission_status as submission_status,
         current_reviews.applied_standard_code as applied_standard_code,
         claimed.reported_total_households as reported_total_households,
         claimed.reported_poor_households as reported_poor_households,
@@ -157,6 +156,8 @@ final as (
         coalesce(discrepancy_counts.discrepancies, 0) as discrepancies,
         coalesce(discrepancy_counts.discrepancies, 0) > 0 as has_discrepancies
     from current_reviews
+    inner join {{ ref('int_submission_outcomes') }} as outcomes
+        on current_reviews.submission_id = outcomes.submission_id
     left join claimed
         on current_reviews.submission_id = claimed.submission_id
     left join listed
