@@ -17,6 +17,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(_ROOT / "dags"))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+# the household key of every test warehouse (and of the Airflow processes tests start)
+os.environ.setdefault("POVERTY_PII_KEY", "test-household-key")
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

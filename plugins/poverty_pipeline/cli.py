@@ -118,6 +118,11 @@ def cmd_bench(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # the command line runs locally: without a key in the environment, the local one
+    from poverty_pipeline.pii import KEY_ENV, local_key
+
+    if not os.environ.get(KEY_ENV):
+        os.environ[KEY_ENV] = local_key()
     parser = argparse.ArgumentParser(prog="poverty", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

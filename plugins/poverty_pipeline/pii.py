@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import os
 import secrets
 
@@ -20,26 +19,33 @@ import psycopg
 
 from poverty_pipeline.config import LOCAL_DIR
 
-log = logging.getLogger(__name__)
-
 KEY_ENV = "POVERTY_PII_KEY"
 DEV_KEY_FILE = LOCAL_DIR / "pii_key"
 BLOCK_SIZE = 64  # SHA-256's block size (RFC 2104)
 
 
 def secret_key() -> bytes:
-    """``POVERTY_PII_KEY``; without it, a random key kept in ``.local/pii_key`` for a local run."""
+    """``POVERTY_PII_KEY``: every process that keys households must have the same key, so a
+    missing one is an error, never a key made up on the spot."""
     key = os.environ.get(KEY_ENV)
-    if key:
-        return key.encode("utf-8")
+    if not key:
+        raise RuntimeError(
+            f"{KEY_ENV} is not set: give the key that stands for households outside raw "
+            "(the same for every Airflow component); `make run` keeps a local one in "
+            f"{DEV_KEY_FILE}"
+        )
+    return key.encode("utf-8")
+
+
+def local_key() -> str:
+    """The key of local runs (``make run``, ``make bench``), made once and kept in
+    ``.local/pii_key`` (readable by its owner only)."""
     if not DEV_KEY_FILE.exists():
         DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(DEV_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(32))
-    log.warning("%s is not set: households are keyed with the local development key in %s",
-                KEY_ENV, DEV_KEY_FILE)
-    return DEV_KEY_FILE.read_text().strip().encode("utf-8")
+    return DEV_KEY_FILE.read_text().strip()
 
 
 def pads(key: bytes) -> tuple[bytes, bytes]:
