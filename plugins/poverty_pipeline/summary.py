@@ -33,18 +33,19 @@ def format_table(rows: list[dict]) -> str:
     """Areas down, review years across, 'poor / near-poor' per standard."""
     years = sorted({r["review_year"] for r in rows})
     standards = sorted({r["standard_code"] for r in rows})
-    areas = list(dict.fromkeys((r["area_code"], r["area_name"]) for r in rows))
+    # one line per area, under its latest name (TX → TP Gò Công; Tiền Giang → Đồng Tháp)
+    areas = {r["area_code"]: r["area_name"] for r in sorted(rows, key=lambda r: r["review_year"])}
     cell = {(r["area_code"], r["review_year"], r["standard_code"]): r for r in rows}
     lines = []
     for standard in standards:
         lines.append(f"\n{standard}: poor / near-poor households as % of resident households")
         lines.append(f"{'':34}" + "".join(f"{y:>17}" for y in years))
-        for code, name in areas:
+        for code, name in areas.items():
             values = []
             for y in years:
                 r = cell.get((code, y, standard))
                 values.append(f"{_pct(r and r['poor_rate'])} /{_pct(r and r['near_poor_rate'])}" if r else "")
-            lines.append(f"{code:>4} {name[:29]:29}" + "".join(f"{v:>17}" for v in values))
+            lines.append(f"{code:>4} {(name or '')[:29]:29}" + "".join(f"{v:>17}" for v in values))
     return "\n".join(lines)
 
 
