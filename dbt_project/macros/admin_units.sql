@@ -1,7 +1,6 @@
-{#- The first day the warehouse's unit history covers: the start of the 2016–2020 standard's
-    period, before the earliest review year it holds. Units are taken as they were on 1 Jan
-    2016 for any earlier day. -#}
-{% macro records_start() %}date '{{ var("admin_records_start", "2016-01-01") }}'{% endmacro %}
+{#- The first day the warehouse's unit history covers (var admin_records_start, the start of
+    the 2016–2020 standard's period, before the earliest review year it holds). -#}
+{% macro records_start() %}date '{{ var("admin_records_start") }}'{% endmacro %}
 
 
 {#- The day a review's units are taken at: the last day of its period (31 Dec for the annual
@@ -10,3 +9,10 @@
     (make_date({{ review_year }}, coalesce({{ review_month }}, 12), 1)
         + interval '1 month' - interval '1 day')::date
 {% endmacro %}
+
+
+{#- `day` falls in the period valid_from ≤ day < valid_to (valid_to null: still open), the
+    convention of dim_commune and int_commune_code_periods. -#}
+{% macro within_period(day, valid_from, valid_to) -%}
+    ({{ day }} >= {{ valid_from }} and {{ day }} < coalesce({{ valid_to }}, 'infinity'::date))
+{%- endmacro %}

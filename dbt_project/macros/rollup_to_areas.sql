@@ -84,7 +84,6 @@
 {% macro area_name_on(area_rows, area_names) %}
     {{ area_rows }}.area_level = {{ area_names }}.area_level
     and {{ area_rows }}.area_code = {{ area_names }}.area_code
-    and {{ review_date(area_rows ~ '.review_year') }} >= {{ area_names }}.valid_from
-    and {{ review_date(area_rows ~ '.review_year') }}
-    < coalesce({{ area_names }}.valid_to, 'infinity'::date)
+    and {{ within_period(review_date(area_rows ~ '.review_year'),
+                         area_names ~ '.valid_from', area_names ~ '.valid_to') }}
 {% endmacro %}

@@ -60,9 +60,7 @@ previous_on_territory as (
     inner join {{ ref('int_commune_code_periods') }} as territory
         on
             previous.commune_code = territory.submitted_code
-            and {{ review_date('previous.review_year + 1') }} >= territory.period_from
-            and {{ review_date('previous.review_year + 1') }}
-            < coalesce(territory.period_to, 'infinity'::date)
+            and {{ within_period(review_date('previous.review_year + 1'), 'territory.period_from', 'territory.period_to') }}
     group by territory.commune_code, previous.review_year, previous.standard_code
 
 ),

@@ -30,7 +30,17 @@ PROVINCE_CODE = "82"
 PACKAGE_PROVINCE_KEY = "tinhtiengiang"       # the province key of the pre-2025 list
 NEW_PROVINCE_KEY = "tinhdongthap"            # the province Tiền Giang merged into
 REORGANISATION_2025 = dt.date(2025, 7, 1)
-RECORDS_START = dt.date(2016, 1, 1)          # the earliest review date the warehouse holds
+
+
+def _records_start() -> dt.date:
+    """The first day of the unit history: dbt_project.yml's var ``admin_records_start``."""
+    import yaml
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text("utf-8"))
+    return dt.date.fromisoformat(project["vars"]["admin_records_start"])
+
+
+RECORDS_START = _records_start()
 SEEDS = DBT_PROJECT_DIR / "seeds" / "reference"
 UNIT_TYPES = {"Xã": "xa", "Phường": "phuong", "Thị trấn": "thi_tran"}
 SOURCE_2025 = "vietnamadminunits 1.0.4 (arrangement of Đồng Tháp's commune-level units, 1 Jul 2025)"

@@ -34,9 +34,7 @@ previous_on_territory as (
     inner join code_periods as territory
         on
             previous.commune_code = territory.submitted_code
-            and {{ review_date('previous.review_year + 1') }} >= territory.period_from
-            and {{ review_date('previous.review_year + 1') }}
-            < coalesce(territory.period_to, 'infinity'::date)
+            and {{ within_period(review_date('previous.review_year + 1'), 'territory.period_from', 'territory.period_to') }}
 
 ),
 
@@ -50,9 +48,7 @@ final as (
     left join code_periods as this_year
         on
             current_reviews.commune_code = this_year.submitted_code
-            and {{ review_date('current_reviews.review_year') }} >= this_year.period_from
-            and {{ review_date('current_reviews.review_year') }}
-            < coalesce(this_year.period_to, 'infinity'::date)
+            and {{ within_period(review_date('current_reviews.review_year'), 'this_year.period_from', 'this_year.period_to') }}
     left join previous_on_territory
         on
             coalesce(this_year.commune_code, current_reviews.commune_code)

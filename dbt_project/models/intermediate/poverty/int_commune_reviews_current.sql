@@ -72,8 +72,7 @@ final as (
     left join code_periods as on_review_date
         on
             current_reviews.commune_code = on_review_date.submitted_code
-            and current_reviews.review_date >= on_review_date.period_from
-            and current_reviews.review_date < coalesce(on_review_date.period_to, 'infinity'::date)
+            and {{ within_period('current_reviews.review_date', 'on_review_date.period_from', 'on_review_date.period_to') }}
     left join code_periods as today
         on
             current_reviews.commune_code = today.submitted_code

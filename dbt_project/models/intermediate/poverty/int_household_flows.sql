@@ -91,9 +91,7 @@ pairs as (
         on
             this_year.household_key is null
             and last_year.commune_code = moved.submitted_code
-            and {{ review_date('last_year.review_year + 1') }} >= moved.period_from
-            and {{ review_date('last_year.review_year + 1') }}
-            < coalesce(moved.period_to, 'infinity'::date)
+            and {{ within_period(review_date('last_year.review_year + 1'), 'moved.period_from', 'moved.period_to') }}
 
 ),
 

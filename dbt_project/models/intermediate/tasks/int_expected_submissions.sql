@@ -76,8 +76,7 @@ commune_expected as (
     from commune_deadlines
     inner join communes
         on
-            commune_deadlines.period_end >= communes.valid_from
-            and commune_deadlines.period_end < coalesce(communes.valid_to, 'infinity'::date)
+            {{ within_period('commune_deadlines.period_end', 'communes.valid_from', 'communes.valid_to') }}
 
 ),
 

@@ -172,8 +172,7 @@ final as (
         on
             assessed.submitter_type = 'commune'
             and assessed.submitter_code = code_periods.submitted_code
-            and assessed.period_end >= code_periods.period_from
-            and assessed.period_end < coalesce(code_periods.period_to, 'infinity'::date)
+            and {{ within_period('assessed.period_end', 'code_periods.period_from', 'code_periods.period_to') }}
     left join communes
         on code_periods.commune_version_key = communes.commune_version_key
     left join agencies

@@ -114,8 +114,7 @@ final as (
             rolled_up.rollup_level = 'district'
             and district_names.area_level = 'district'
             and rolled_up.rollup_code = district_names.area_code
-            and rolled_up.period_end >= district_names.valid_from
-            and rolled_up.period_end < coalesce(district_names.valid_to, 'infinity'::date)
+            and {{ within_period('rolled_up.period_end', 'district_names.valid_from', 'district_names.valid_to') }}
     left join agency_groups
         on rolled_up.rollup_level = 'agency_group' and rolled_up.rollup_code = agency_groups.agency_group
     left join area_names as province
@@ -123,8 +122,7 @@ final as (
             rolled_up.rollup_level = 'province'
             and province.area_level = 'province'
             and rolled_up.rollup_code = province.area_code
-            and rolled_up.period_end >= province.valid_from
-            and rolled_up.period_end < coalesce(province.valid_to, 'infinity'::date)
+            and {{ within_period('rolled_up.period_end', 'province.valid_from', 'province.valid_to') }}
 
 )
 
