@@ -29,7 +29,11 @@ def ingest(url: str, landing: Path, run_id: str = "test", folder: str = "commune
 
 
 def dbt(url: str, target_dir: Path, *args: str) -> None:
-    """Run dbt in-process against ``url`` (private target dir); raise when it fails."""
+    """Run dbt in-process against ``url``; fail the test with dbt's messages if it fails.
+
+    The target and log paths are private to the test, so the project's own target/
+    (the manifest Airflow loads) is left alone.
+    """
     from dbt.cli.main import dbtRunner
 
     env = dbt_env(url)
@@ -39,7 +43,7 @@ def dbt(url: str, target_dir: Path, *args: str) -> None:
         result = dbtRunner().invoke([
             *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target_dir), "--log-path", str(target_dir / "logs"),
-            "--no-use-colors", "--quiet",
+            "--no-partial-parse", "--no-use-colors", "--quiet",
         ])
     finally:
         for name, value in saved.items():

@@ -13,18 +13,17 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from pipeline_helpers import dbt as invoke_dbt
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from poverty_pipeline.contract import load_contract
-from poverty_pipeline.warehouse import RAW_TABLES, dbt_env, ensure_schema
+from poverty_pipeline.warehouse import RAW_TABLES, ensure_schema
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # Every deprivation flag of the contract (td_*, td59_*, td351_*).
@@ -201,44 +200,4 @@ def insert_generated(conn: psycopg.Connection, years, communes, skip=()) -> None
             standard=sub.parts["thong_tin"]["chuan_ngheo"],
             areas=sub.parts["tong_hop"],
             households=sub.parts["danh_sach_ho"],
-        )
-
-
-def invoke_dbt(url: str, target_dir: Path, *args: str) -> None:
-    """Run dbt in-process against ``url``; fail the test with dbt's messages if it fails.
-
-    The target and log paths are private to the test, so the project's own target/
-    (the manifest Airflow loads) is left alone.
-    """
-    from dbt.cli.main import dbtRunner  # heavy import, only when dbt runs
-
-    env = dbt_env(url)
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        result = dbtRunner().invoke(
-            [
-                *args,
-                "--project-dir", str(DBT_PROJECT_DIR),
-                "--profiles-dir", str(DBT_PROJECT_DIR),
-                "--target-path", str(target_dir),
-                "--log-path", str(target_dir / "logs"),
-                "--no-partial-parse",
-                "--no-use-colors",
-            ]
-        )
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    if not result.success:
-        problems = []
-        for node_result in getattr(result.result, "results", None) or []:
-            if str(node_result.status) not in ("success", "pass"):
-                node = node_result.node.unique_id
-                problems.append(f"{node}: {node_result.status} {node_result.message}")
-        raise AssertionError(
-            f"dbt {' '.join(args)} failed: {result.exception or ''}\n" + "\n".join(problems)
         )
