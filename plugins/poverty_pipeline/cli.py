@@ -1,5 +1,11 @@
 """The ``poverty`` command: run the pipeline locally, generate sample submissions, query the
-marts, run dbt against the warehouse, benchmark."""
+marts, run dbt against the warehouse, benchmark.
+
+Nothing risky by default: a server warehouse needs its own ``POVERTY_PII_KEY`` (the local key
+is for the embedded warehouse only), the warehouse is checked before Airflow starts (a refusal
+is one line saying why and what to do, and a non-zero exit), and sample submissions are written
+only when asked for or into the default local landing.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,37 @@ import subprocess
 import sys
 import time
 
-from poverty_pipeline.config import DBT_PROJECT_DIR, LOCAL_DIR, landing_url
+from poverty_pipeline.config import DBT_PROJECT_DIR, LOCAL_DIR, default_landing_url, landing_url
 
 DAG_IDS = ("commune_ingest", "agency_ingest", "warehouse_build")
+INGEST_DAGS = ("commune_ingest", "agency_ingest")
+SUBMISSION_FOLDERS = ("communes", "agencies")
+# Commands that key households (through the warehouse set-up): they need POVERTY_PII_KEY.
+KEYED_COMMANDS = ("run", "bench", "pii-rekey")
+
+
+class Refused(SystemExit):
+    """The command cannot go on: one line saying why and what to do; exit status 1."""
+
+    def __init__(self, message: str):
+        super().__init__(f"poverty: {message}")
+
+
+def require_key(env: dict[str, str] | None = None) -> None:
+    """``POVERTY_PII_KEY`` from the environment; without it, the local key when the warehouse
+    is the embedded one, and a refusal when it is a server (``POVERTY_WAREHOUSE_URL``): a
+    made-up key there would re-key every household at the next build."""
+    from poverty_pipeline.pii import DEV_KEY_FILE, KEY_ENV, local_key
+
+    env = os.environ if env is None else env
+    if env.get(KEY_ENV):
+        return
+    if env.get("POVERTY_WAREHOUSE_URL"):
+        raise Refused(
+            f"{KEY_ENV} is not set: with a server warehouse (POVERTY_WAREHOUSE_URL) set it to the "
+            f"key its households are keyed with (the local key in {DEV_KEY_FILE} is for the "
+            "embedded warehouse only)")
+    env[KEY_ENV] = local_key()
 
 
 def ensure_warehouse_url() -> str:
@@ -26,10 +60,51 @@ def ensure_warehouse_url() -> str:
     return url
 
 
+def checked_warehouse_url() -> str:
+    """The warehouse URL once the warehouse answers and may be set up; else a refusal naming
+    the reason (database missing, wrong password, server down, permission)."""
+    from poverty_pipeline.warehouse import WarehouseCheckFailed, check
+
+    url = ensure_warehouse_url()
+    try:
+        check(url)
+    except WarehouseCheckFailed as exc:
+        raise Refused(str(exc)) from None
+    return url
+
+
 def landing_has(url: str, folder: str) -> bool:
     from poverty_pipeline.discover import landing_root, walk
 
     return next(walk(landing_root(url), folder), None) is not None
+
+
+def landing_contents(url: str, limit: int = 8) -> str:
+    """What the landing holds at its top, for a message: ``a/, b.txt`` or that it is missing."""
+    from poverty_pipeline.discover import landing_root
+
+    root = landing_root(url)
+    if not root.exists():
+        return "it does not exist"
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+    if not names:
+        return "it is empty"
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return "it holds " + ", ".join(names[:limit]) + more
+
+
+def sample_decision(landing: str, asked: bool) -> str | None:
+    """Whether ``poverty run`` writes sample submissions: None when the landing has
+    submissions; "write" when asked (``--sample``) or into the default local landing; else the
+    refusal's message (a mistyped POVERTY_LANDING_URL must not get sample files, which would
+    load into a real warehouse)."""
+    if any(landing_has(landing, folder) for folder in SUBMISSION_FOLDERS):
+        return None
+    if asked or landing == default_landing_url():
+        return "write"
+    return (f"no submissions under {landing} (no file in communes/ or agencies/; "
+            f"{landing_contents(landing)}): check POVERTY_LANDING_URL, or write sample "
+            "submissions there with `poverty run --sample` or `poverty generate`")
 
 
 def cmd_generate(args) -> None:
@@ -50,29 +125,34 @@ def cmd_run(args) -> None:
     from poverty_pipeline.warehouse import connect
 
     started = time.monotonic()
-    warehouse = ensure_warehouse_url()
+    warehouse = checked_warehouse_url()
     landing = landing_url()
-    if not (landing_has(landing, "communes") or landing_has(landing, "agencies")):
+    dags = args.dags or DAG_IDS
+    decision = sample_decision(landing, args.sample) if set(dags) & set(INGEST_DAGS) else None
+    if decision == "write":
         print(f"no submissions under {landing}: writing sample submissions")
         args.landing = landing
         cmd_generate(args)
+    elif decision:
+        raise Refused(decision)
     env = runner.airflow_env(warehouse, landing)
     print("preparing Airflow metadata database …")
     runner.migrate(env)
-    for dag_id in args.dags or DAG_IDS:
+    for dag_id in dags:
         print(f"running DAG {dag_id} through Airflow …")
         elapsed = runner.dags_test(dag_id, env)
         print(f"DAG {dag_id} succeeded in {elapsed:.0f} s")
-    with connect(warehouse) as conn:
+    with connect(warehouse, autocommit=True) as conn:
         print_summary(conn)
     print(f"\nfinished in {time.monotonic() - started:.0f} s")
 
 
-def print_summary(conn) -> None:
-    from poverty_pipeline.summary import district_summary, submission_counts
+def print_summary(conn) -> bool:
+    """Print the summary; False when the marts are not built yet (said in the summary)."""
+    from poverty_pipeline.summary import report
 
-    print(submission_counts(conn))
-    print(district_summary(conn))
+    text, built = report(conn)
+    print(text)
     print(
         "\nWarehouse: schema marts (fct_poverty_indicators, rpt_poverty_indicators_by_area, "
         "dim_commune, dim_poverty_standard); problems per file in audit.submission_problems."
@@ -80,19 +160,38 @@ def print_summary(conn) -> None:
         "(`make docs` builds the dbt docs site); contract rules in expectations/suites/."
         f"\nAirflow logs: {LOCAL_DIR / 'logs'}"
     )
+    return built
 
 
 def cmd_summary(args) -> None:
     from poverty_pipeline.warehouse import connect
 
-    with connect(ensure_warehouse_url()) as conn:
-        print_summary(conn)
+    with connect(checked_warehouse_url(), autocommit=True) as conn:
+        if not print_summary(conn):
+            sys.exit(1)
+
+
+def cmd_pii_rekey(args) -> None:
+    """Store the pads of the current key, replacing those of another: the next build re-keys
+    every household (the only way the key of a warehouse changes)."""
+    from poverty_pipeline.pii import key_fingerprint, store_pads, stored_fingerprint
+    from poverty_pipeline.warehouse import connect
+
+    with connect(checked_warehouse_url(), autocommit=True) as conn:
+        before = stored_fingerprint(conn)
+        store_pads(conn, rekey=True)
+    after = key_fingerprint()
+    if before == after:
+        print(f"the warehouse is already keyed with this key (key check {after}): nothing changed")
+    else:
+        print(f"household key replaced (key check {before or 'none'} → {after}): the next build "
+              "re-keys every household; every Airflow component needs the new POVERTY_PII_KEY")
 
 
 def cmd_dbt(args) -> None:
     from poverty_pipeline.warehouse import dbt_env
 
-    env = {**os.environ, **dbt_env(ensure_warehouse_url())}
+    env = {**os.environ, **dbt_env(checked_warehouse_url())}
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
     cmd = [dbt, *args.dbt_args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     sys.exit(subprocess.call(cmd, env=env))
@@ -118,11 +217,6 @@ def cmd_bench(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    # the command line runs locally: without a key in the environment, the local one
-    from poverty_pipeline.pii import KEY_ENV, local_key
-
-    if not os.environ.get(KEY_ENV):
-        os.environ[KEY_ENV] = local_key()
     parser = argparse.ArgumentParser(prog="poverty", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -139,10 +233,14 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("run", parents=[gen], help="run ingest and build through Airflow, print the summary")
     p.add_argument("--dag", dest="dags", action="append", choices=DAG_IDS,
                    help="run only this DAG (repeatable; default: all, in order)")
+    p.add_argument("--sample", action="store_true",
+                   help="write sample submissions into an empty landing that is not the default one")
     p.set_defaults(func=cmd_run)
     sub.add_parser("summary", help="print the rates by district").set_defaults(func=cmd_summary)
     sub.add_parser("warehouse-url", help="print (and start) the warehouse URL").set_defaults(func=cmd_url)
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+    sub.add_parser("pii-rekey", help="replace the warehouse's household key by POVERTY_PII_KEY "
+                   "(the next build re-keys every household)").set_defaults(func=cmd_pii_rekey)
     p = sub.add_parser("dbt", help="run dbt against the warehouse: poverty dbt -- build -s MODEL")
     p.add_argument("dbt_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_dbt)
@@ -154,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if getattr(args, "dbt_args", None) and args.dbt_args[0] == "--":
         args.dbt_args = args.dbt_args[1:]
+    if args.command in KEYED_COMMANDS:
+        require_key()
     args.func(args)
 
 

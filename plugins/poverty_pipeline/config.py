@@ -21,9 +21,14 @@ def data_docs_dir() -> Path:
     return Path(os.environ.get("POVERTY_DATA_DOCS_DIR") or LOCAL_DIR / "data_docs")
 
 
+def default_landing_url() -> str:
+    """The repository's local ``.local/landing`` folder."""
+    return (LOCAL_DIR / "landing").as_uri()
+
+
 def landing_url() -> str:
     """``POVERTY_LANDING_URL``, default the repository's local ``.local/landing`` folder."""
-    return os.environ.get("POVERTY_LANDING_URL") or (LOCAL_DIR / "landing").as_uri()
+    return os.environ.get("POVERTY_LANDING_URL") or default_landing_url()
 
 
 def warehouse_url() -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import string
 from functools import cache
 from pathlib import Path
 
@@ -82,9 +83,19 @@ def _context(site_dir: str, results_dir: str):
     return ctx
 
 
+# What a run or batch name keeps as it is; every other character is written as ``~XX`` per
+# UTF-8 byte. The names come from landing folders (a submitter's text) and GX puts them into
+# file paths, links and the index page's inline script unescaped: safe by construction here.
+SAFE_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "._+-:")
+
+
 def safe_name(text: str) -> str:
-    """A run or batch name GX can use as part of a file path."""
-    return text.replace("/", "_").replace("\\", "_")
+    """A run or batch name safe as a file name, in a URL and in HTML or script: ASCII letters,
+    digits and ``._+-:`` kept, anything else ``~`` and its UTF-8 bytes in hex
+    (``2025-Q3`` stays, ``<b>`` becomes ``~3Cb~3E``); never ``.`` or ``..`` alone."""
+    name = "".join(c if c in SAFE_NAME_CHARS else "".join(f"~{b:02X}" for b in c.encode())
+                   for c in text)
+    return name if name.strip(".") else name.replace(".", "~2E")
 
 
 def build(resource_identifiers: list | None = None) -> Path:

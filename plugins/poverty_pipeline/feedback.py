@@ -20,6 +20,7 @@ from importlib import resources
 import yaml
 
 from poverty_pipeline.cell_safety import neutralise
+from poverty_pipeline.locations import url_of
 from poverty_pipeline.normalise import Submission
 from poverty_pipeline.problems import Problem
 
@@ -143,5 +144,5 @@ def write_feedback(root, sub: Submission, status: str, rows_loaded: int, submitt
 
 
 def _url(path) -> str:
-    text = str(path)
-    return text if "://" in text else path.as_uri() if hasattr(path, "as_uri") else text
+    """Percent-encoded (``locations.url_of``): a name with ``#``, ``?`` or ``%`` round-trips."""
+    return url_of(path)

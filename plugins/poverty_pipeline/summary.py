@@ -1,4 +1,4 @@
-"""Read the headline figures back from the marts."""
+"""Read the headline figures back from the marts (and say so when they are not built yet)."""
 
 from __future__ import annotations
 
@@ -62,3 +62,24 @@ def submission_counts(conn: psycopg.Connection) -> str:
         by_contract.setdefault(contract, []).append(f"{status} {n}")
     return "\n".join(f"Submissions ({contract}): " + ", ".join(parts)
                      for contract, parts in by_contract.items())
+
+
+NO_SUBMISSIONS = ("No submissions recorded yet (audit.submissions does not exist): "
+                  "run `poverty run` to ingest the landing.")
+NOT_BUILT = ("The marts are not built yet (marts.rpt_poverty_indicators_by_area does not exist): "
+             "run `poverty run`, or `poverty run --dag warehouse_build` after the ingest.")
+
+
+def report(conn: psycopg.Connection) -> tuple[str, bool]:
+    """The submission counts and the district table, and whether the marts were there: a
+    warehouse without them gets a sentence saying what to run instead of an error."""
+    parts, built = [], True
+    for part, missing in ((submission_counts, NO_SUBMISSIONS), (district_summary, NOT_BUILT)):
+        try:
+            with conn.transaction():
+                parts.append(part(conn))
+        except psycopg.errors.UndefinedTable:
+            parts.append(missing)
+            if part is district_summary:
+                built = False
+    return "\n".join(parts), built

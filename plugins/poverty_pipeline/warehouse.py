@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -47,6 +48,69 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
             f"{p['user']}@{p['host']}:{p['port']}/{p['dbname']} — {str(exc).strip()}. "
             "Nothing was recorded; the task fails and Airflow retries it."
         ) from exc
+
+
+# What a failed connection's message says (libpq and the server, in English), the reason in a
+# few words, and what to do; the first that matches names the failure.
+CONNECTION_FAILURES = (
+    (r'database "(?P<name>[^"]*)" does not exist', "database missing",
+     "create it (createdb) or correct the database name in POVERTY_WAREHOUSE_URL"),
+    (r"password authentication failed|no password supplied|password is required", "wrong password",
+     "give the user's password in POVERTY_WAREHOUSE_URL (postgresql://user:password@host:port/db)"),
+    (r'role "(?P<name>[^"]*)" does not exist', "unknown user",
+     "correct the user in POVERTY_WAREHOUSE_URL, or create the role on the server"),
+    (r"permission denied for database|no pg_hba\.conf entry|not permitted to log in",
+     "permission", "ask the server's administrator to let this user connect to this database"),
+    (r"Connection refused|could not connect|No such file or directory|timeout expired|"
+     r"failed to resolve host|Name or service not known|Network is unreachable|No route to host",
+     "server down or unreachable",
+     "start the PostgreSQL server, or correct the host and port in POVERTY_WAREHOUSE_URL "
+     "(unset it to use the embedded warehouse)"),
+    (r"too many connections|the database system is (starting up|shutting down|in recovery mode)",
+     "server busy", "try again in a moment"),
+)
+
+
+def describe_failure(url: str, exc: BaseException) -> str:
+    """One line: which warehouse (never its password), why it failed and what to do."""
+    from poverty_pipeline.config import warehouse_parts
+
+    p = warehouse_parts(url)
+    where = f"{p['user']}@{p['host']}:{p['port']}/{p['dbname']}"
+    text = " ".join(str(exc).split())
+    for pattern, reason, todo in CONNECTION_FAILURES:
+        if re.search(pattern, text, re.IGNORECASE):
+            return f"warehouse {where}: {reason} — {todo}"
+    detail = re.sub(r"^connection failed: ", "", text)[:300]
+    return f"warehouse {where}: {detail}"
+
+
+class WarehouseCheckFailed(RuntimeError):
+    """The warehouse cannot be used as it is; the message is one line with what to do."""
+
+
+def check(url: str) -> None:
+    """Connect as the pipeline does and check the user may set the warehouse up (create its
+    schemas, or use them when they exist). Raise ``WarehouseCheckFailed`` with one line
+    naming the reason — database missing, wrong password, server down, permission — and
+    what to do."""
+    from poverty_pipeline.config import warehouse_parts
+
+    try:
+        conn = psycopg.connect(url, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise WarehouseCheckFailed(describe_failure(url, exc)) from None
+    with conn:
+        may_create = conn.execute(
+            "select has_database_privilege(current_database(), 'create') or "
+            "coalesce(has_schema_privilege(to_regnamespace('raw')::oid, 'create'), false)"
+        ).fetchone()[0]
+    if not may_create:
+        p = warehouse_parts(url)
+        raise WarehouseCheckFailed(
+            f"warehouse {p['user']}@{p['host']}:{p['port']}/{p['dbname']}: permission — user "
+            f"{p['user']} may not create schemas in database {p['dbname']}: use the database's "
+            f"owner in POVERTY_WAREHOUSE_URL, or grant create on database {p['dbname']} to it")
 
 
 def start_embedded(pgdata: Path | None = None) -> str:
@@ -98,30 +162,37 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     store_pads(conn)
 
 
+# The comment marking a role this set-up created: only such a role is ever altered.
+ROLE_MARK = "poverty_pipeline: created by the warehouse set-up"
+
+
 def grant_bi_reader(conn: psycopg.Connection) -> None:
     """The BI role (``bi_reader``, or ``POVERTY_BI_READER_ROLE``): reads schema ``marts`` and
     nothing else.
 
-    LOGIN with the password of ``POVERTY_BI_READER_PASSWORD`` when it is set, NOLOGIN
-    otherwise. Default privileges of the role running this (the one dbt builds with) keep the
-    tables dbt recreates in ``marts`` readable. Roles are per server: a second warehouse
-    database on the same server shares the role and gets its own grants.
+    Roles are per server, and a role of that name may belong to someone else: the set-up
+    creates the role when it does not exist (NOLOGIN, or LOGIN with the password of
+    ``POVERTY_BI_READER_PASSWORD``) and marks it with a comment; it alters only a role with
+    that mark — a new password sets LOGIN with it, and without a password it changes nothing
+    (never LOGIN to NOLOGIN). A role without the mark keeps its attributes and password. Either
+    way the role gets the grants of this database: ``marts`` readable (default privileges of
+    the role running this, the one dbt builds with, keep the tables dbt recreates readable),
+    the private schemas not.
     """
     name = os.environ.get(BI_ROLE_ENV) or BI_ROLE
     password = os.environ.get(BI_PASSWORD_ENV)
     role, schema = sql.Identifier(name), sql.Identifier(BI_SCHEMA)
-    login = (sql.SQL("login password {}").format(sql.Literal(password)) if password
-             else sql.SQL("nologin"))
     for attempt in range(3):
         try:
             with conn.transaction():  # a savepoint: without CREATEROLE the role stays as it is
-                conn.execute(sql.SQL(
-                    "do $$ begin create role {} nologin; exception when duplicate_object then null; end $$"
-                ).format(role))
-                conn.execute(sql.SQL("alter role {} with {}").format(role, login))
+                if not _ensure_own_role(conn, name, password) and password:
+                    log.warning("role %s was not created by this set-up: %s is not applied, its "
+                                "login and password are left as they are", name, BI_PASSWORD_ENV)
             break
-        except psycopg.errors.InternalError:  # "tuple concurrently updated": another set-up
-            if attempt == 2:                   # on the same server altered the role just now
+        # another set-up on the same server created or altered the role just now
+        except (psycopg.errors.InternalError, psycopg.errors.DuplicateObject,
+                psycopg.errors.UniqueViolation):
+            if attempt == 2:
                 raise
         except psycopg.errors.InsufficientPrivilege as exc:
             log.warning("role %s not created or updated (%s); its grants are still set if it exists",
@@ -140,6 +211,26 @@ def grant_bi_reader(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("grant select on all tables in schema {s} to {r}").format(s=schema, r=role))
     conn.execute(sql.SQL("alter default privileges in schema {s} grant select on tables to {r}").format(
         s=schema, r=role))
+
+
+def _ensure_own_role(conn: psycopg.Connection, name: str, password: str | None) -> bool:
+    """Create the role (marked as ours) when it does not exist, or set the password of a role
+    we marked; False when the role exists without our mark (left untouched)."""
+    role = sql.Identifier(name)
+    found = conn.execute(
+        "select shobj_description(oid, 'pg_authid') from pg_roles where rolname = %s",
+        (name,)).fetchone()
+    if found is None:
+        login = (sql.SQL("login password {}").format(sql.Literal(password)) if password
+                 else sql.SQL("nologin"))
+        conn.execute(sql.SQL("create role {} with {}").format(role, login))
+        conn.execute(sql.SQL("comment on role {} is {}").format(role, sql.Literal(ROLE_MARK)))
+        return True
+    if found[0] != ROLE_MARK:
+        return False
+    if password:
+        conn.execute(sql.SQL("alter role {} with login password {}").format(role, sql.Literal(password)))
+    return True
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:

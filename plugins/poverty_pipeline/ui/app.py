@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import psycopg
 from airflow.api_fastapi.app import get_auth_manager
@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from poverty_pipeline import config
 from poverty_pipeline.ui import files, labels, queries
 from poverty_pipeline.ui.poverty_view import build as poverty_context
+from poverty_pipeline.ui.security import SecurityHeaders
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -52,6 +53,7 @@ app = FastAPI(
     dependencies=[Depends(require_ui_user)],
     docs_url=None, redoc_url=None, openapi_url=None,
 )
+app.add_middleware(SecurityHeaders)
 
 
 # ------------------------------------------------------------------ formatting (Vietnamese)
@@ -140,20 +142,30 @@ def feedback_href(row: dict, landing_url: str) -> str | None:
         return None
     if url:
         return url if urlsplit(url).scheme in ("http", "https") else f"feedback/{quote(submission_id)}"
-    conventional = files.feedback_path(landing_url, row["latest_path"] or "")
-    if urlsplit(conventional).scheme in ("", "file") and Path(unquote(urlsplit(conventional).path)).is_file():
+    conventional = files.conventional_feedback_url(landing_url, row["latest_path"] or "")
+    if files.local_feedback(landing_url, conventional) is not None:
         return f"feedback/{quote(submission_id)}"
     return None
 
 
 @app.get("/feedback/{submission_id}")
 def feedback(submission_id: str) -> Response:
+    """The feedback report of a submission, read only from inside ``<landing>/_feedback/``:
+    at its recorded URL, else (no URL recorded, or one written unencoded by an earlier
+    version and not found) at the conventional place of its landed path."""
     with queries.read_only() as conn:
         found = queries.feedback_location(conn, submission_id)
     if found is None:
-        raise HTTPException(404, f"Không có hồ sơ nộp / no submission {submission_id}")
+        raise HTTPException(404, "Không có hồ sơ nộp / no such submission")
     path, url = found
-    return files.read_url(url or files.feedback_path(config.landing_url(), path))
+    landing = config.landing_url()
+    conventional = files.conventional_feedback_url(landing, path)
+    try:
+        return files.read_feedback(landing, url or conventional)
+    except HTTPException:
+        if not url or url == conventional:
+            raise
+    return files.read_feedback(landing, conventional)
 
 
 @app.get("/poverty", response_class=HTMLResponse)

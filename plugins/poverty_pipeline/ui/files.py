@@ -1,25 +1,32 @@
 """Serving files the pipeline wrote (the dbt docs, the Data Docs site, feedback reports)
-without ever leaving the folder they were asked from."""
+without ever leaving the folder they were asked from: every path is resolved (``..``,
+symlinks) and proved to lie inside its folder before a byte is read."""
 
 from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, Response
 
+from poverty_pipeline import locations
+
 # The dbt docs site is these files of the target folder; the rest of target/ (compiled SQL,
 # run results, logs) stays private.
 DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+# Where the ingest writes feedback reports (feedback.FEEDBACK_FOLDER; not imported, as that
+# module loads pandas into the API server).
+FEEDBACK_FOLDER = "_feedback"
+FEEDBACK_SUFFIX = ".feedback.html"
 
 
 def file_in(root: Path, relative: str) -> Path | None:
     """``root/relative`` when it is a file inside ``root`` (a folder gives its index.html);
-    None otherwise, including for any path that climbs out of ``root``."""
+    None otherwise, including for any path that climbs out of ``root`` or links out of it.
+    ``relative`` is already decoded (a route's path parameter): it is not decoded again."""
     base = root.resolve()
-    target = (base / unquote(relative)).resolve()
+    target = (base / relative).resolve()
     if not target.is_relative_to(base):
         return None
     if target.is_dir():
@@ -34,22 +41,50 @@ def send(path: Path) -> FileResponse:
     return FileResponse(path, media_type=media_type)
 
 
-def feedback_path(landing_url: str, submission_path: str) -> str:
-    """Where the feedback report of a landed file lies by convention:
+def feedback_folder(landing_url: str) -> locations.Location:
+    return locations.child(locations.root_of(landing_url), FEEDBACK_FOLDER)
+
+
+def conventional_feedback_url(landing_url: str, submission_path: str) -> str:
+    """Where the feedback report of a landed file lies by convention, as a recorded URL:
     ``<landing>/_feedback/<landing folder>/<period>/<file name>.feedback.html``."""
-    return f"{landing_url.rstrip('/')}/_feedback/{submission_path}.feedback.html"
+    folder = feedback_folder(landing_url)
+    *parents, name = submission_path.split("/")
+    where = locations.child(folder, *parents, name + FEEDBACK_SUFFIX)
+    if where.is_local:
+        return where.local_path().as_uri()
+    return locations.url_of(f"{where.scheme}://{where.authority}/{'/'.join(where.segments)}")
 
 
-def read_url(url: str) -> Response:
-    """The HTML report at a file:// or object-storage URL."""
-    if urlsplit(url).scheme in ("", "file"):
-        path = Path(unquote(urlsplit(url).path))
-        if not path.is_file():
-            raise HTTPException(404, f"Không có báo cáo phản hồi / no feedback report at {url}")
+def _not_found() -> HTTPException:
+    return HTTPException(404, "Không có báo cáo phản hồi / no feedback report")
+
+
+def local_feedback(landing_url: str, url: str) -> Path | None:
+    """The local feedback report a recorded URL names, when it is a ``*.feedback.html`` file
+    inside ``<landing>/_feedback/`` once resolved; None otherwise."""
+    folder, where = feedback_folder(landing_url), locations.parse(url)
+    if not (where.is_local and folder.is_local and where.is_inside(folder)
+            and where.segments[-1].endswith(FEEDBACK_SUFFIX)):
+        return None
+    path = file_in(folder.local_path(), "/".join(where.segments[len(folder.segments):]))
+    return path if path is not None and path.name.endswith(FEEDBACK_SUFFIX) else None
+
+
+def read_feedback(landing_url: str, url: str) -> Response:
+    """The feedback report at a recorded file:// or object-storage URL, served only from
+    inside ``<landing>/_feedback/`` (an object's key must lie under that prefix of the
+    landing's bucket)."""
+    where = locations.parse(url)
+    if where.is_local:
+        path = local_feedback(landing_url, url)
+        if path is None:
+            raise _not_found()
         return send(path)
-    from airflow.sdk import ObjectStoragePath  # only for remote storage
-
-    remote = ObjectStoragePath(url)
-    if not remote.exists():
-        raise HTTPException(404, f"Không có báo cáo phản hồi / no feedback report at {url}")
+    if not (where.is_inside(feedback_folder(landing_url))
+            and where.segments[-1].endswith(FEEDBACK_SUFFIX)):
+        raise _not_found()
+    remote = where.storage_path()
+    if not remote.is_file():
+        raise _not_found()
     return Response(remote.read_bytes(), media_type="text/html; charset=utf-8")
