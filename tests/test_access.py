@@ -1,6 +1,7 @@
 """Who can read what: connected as ``bi_reader`` to a real warehouse built by ingest and dbt, the
 role reads the marts (also after dbt recreates them) and nothing else — not one household name
-or citizen ID anywhere; and no credential is written in the repository."""
+or citizen ID anywhere; the set-up alters only a role it created (marked), never downgrading its
+login; and no credential is written in the repository."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from builders import household, json_bytes, land, submission
 from databases import create_database, drop_database
 from pipeline_helpers import build_marts, dbt, ingest
 
-from poverty_pipeline.warehouse import BI_PASSWORD_ENV, BI_ROLE_ENV, connect, ensure_schema
+from poverty_pipeline.warehouse import BI_PASSWORD_ENV, BI_ROLE_ENV, ROLE_MARK, connect, ensure_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["Huỳnh Thị Bảo Ngọc", "Trương Văn Khải"]
@@ -120,17 +121,67 @@ def test_marts_dbt_recreates_stay_readable(built):
         assert conn.execute("select count(*) from marts.dim_commune").fetchone()[0] > 0
 
 
-def test_without_a_password_the_role_cannot_log_in(built):
-    password = os.environ.pop(BI_PASSWORD_ENV)
-    try:
+def role_state(role: str) -> tuple | None:
+    """(can log in, password hash, comment) of a role, as the server keeps them."""
+    with psycopg.connect(os.environ["POVERTY_TEST_SERVER_URL"]) as conn:
+        return conn.execute(
+            "select rolcanlogin, rolpassword, shobj_description(oid, 'pg_authid') from pg_authid"
+            " where rolname = %s", (role,)).fetchone()
+
+
+@pytest.fixture
+def set_up_as(built, monkeypatch):
+    """Run the warehouse set-up on the built warehouse for a role name and password (None:
+    unset); the role is dropped afterwards."""
+    roles = []
+
+    def set_up(role: str, password: str | None) -> None:
+        roles.append(role)
+        monkeypatch.setenv(BI_ROLE_ENV, role)
+        if password is None:
+            monkeypatch.delenv(BI_PASSWORD_ENV, raising=False)
+        else:
+            monkeypatch.setenv(BI_PASSWORD_ENV, password)
         with connect(built["url"], autocommit=True) as conn:
             ensure_schema(conn)
-            assert conn.execute("select rolcanlogin from pg_roles where rolname = %s",
-                                (built["role"],)).fetchone() == (False,)
-    finally:
-        os.environ[BI_PASSWORD_ENV] = password
-        with connect(built["url"], autocommit=True) as conn:
-            ensure_schema(conn)
+
+    yield set_up
+    with psycopg.connect(os.environ["POVERTY_TEST_SERVER_URL"], autocommit=True) as server, \
+            psycopg.connect(built["url"], autocommit=True) as conn:
+        for role in set(roles):
+            conn.execute(f'drop owned by "{role}"')
+            server.execute(f'drop role if exists "{role}"')
+
+
+def test_a_role_the_set_up_creates_is_marked_and_never_loses_its_login(set_up_as):
+    role = f"bi_reader_{secrets.token_hex(4)}"
+    set_up_as(role, None)
+    assert role_state(role) == (False, None, ROLE_MARK)  # created without a password: NOLOGIN
+    set_up_as(role, "first password")
+    login, hashed, mark = role_state(role)
+    assert login and hashed.startswith("SCRAM-SHA-256$") and mark == ROLE_MARK
+    set_up_as(role, None)  # a set-up without the password: nothing changes, LOGIN stays
+    assert role_state(role) == (True, hashed, ROLE_MARK)
+    set_up_as(role, "second password")  # a new password is ours to set
+    assert role_state(role)[:1] == (True,) and role_state(role)[1] != hashed
+
+
+def test_the_set_up_never_changes_a_role_it_did_not_create(built, set_up_as):
+    """A server-wide role of the same name that someone else made (here with LOGIN and a
+    password) keeps its login and password, with or without POVERTY_BI_READER_PASSWORD, and
+    still gets the grants: marts readable, nothing else."""
+    role = f"bi_reader_{secrets.token_hex(4)}"
+    with psycopg.connect(os.environ["POVERTY_TEST_SERVER_URL"], autocommit=True) as conn:
+        conn.execute(f"create role \"{role}\" login password 'theirs'")
+    before = role_state(role)
+    assert before[0] and before[2] is None
+    for password in (None, "ours"):
+        set_up_as(role, password)
+        assert role_state(role) == before, password
+    with psycopg.connect(as_role(built["url"], role, "theirs"), autocommit=True) as conn:
+        assert conn.execute("select count(*) from marts.fct_poverty_indicators").fetchone()[0] == 6
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select 1 from raw.commune_households limit 1")
 
 
 # --- no credentials in the repository -----------------------------------------------------

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
-from airflow.sdk import ObjectStoragePath
 from builders import household, json_bytes, land, submission, xlsx_bytes
 
+from poverty_pipeline import locations
 from poverty_pipeline.discover import new_files
 from poverty_pipeline.ingest import ingest_files
 from poverty_pipeline.warehouse import connect, ensure_schema
@@ -70,9 +69,10 @@ def test_every_submission_has_its_report_where_audit_says(ingested):
         ("communes/2021/other commune Phường 4.json", "accepted"),
     ]
     for submission_id, path, status, url in ingested["rows"]:
-        # the URL as ObjectStoragePath spells it (not percent-encoded), readable back through it
-        assert url == unquote((landing / "_feedback" / f"{path}.feedback.html").as_uri())
-        assert ObjectStoragePath(url).read_text(encoding="utf-8").startswith("<!doctype html>")
+        # percent-encoded (a name with # ? % or spaces round-trips), decoding back to the report
+        report_path = landing / "_feedback" / f"{path}.feedback.html"
+        assert url == report_path.as_uri() and locations.parse(url).local_path() == report_path
+        assert report_path.read_text(encoding="utf-8").startswith("<!doctype html>")
         html, data = feedback_files(landing, path)
         assert data["status"] == status and data["submission_id"] == submission_id
         assert status in ("accepted", "rejected")

@@ -1,10 +1,16 @@
-"""The run's summary table: one line per area, under its latest name."""
+"""The run's summary table: one line per area, under its latest name; before the marts exist,
+a sentence saying what to run instead of a traceback."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
-from poverty_pipeline.summary import format_table
+from poverty_pipeline.cli import print_summary
+from poverty_pipeline.summary import NO_SUBMISSIONS, NOT_BUILT, format_table
+from poverty_pipeline.warehouse import connect, ensure_schema
 
 
 def _row(code: str, name: str, year: int, poor: str) -> dict:
@@ -23,3 +29,21 @@ def test_an_area_renamed_keeps_one_line_under_its_latest_name():
     assert len(lines) == 2
     assert "Thành phố Gò Công" in lines[0] and " 2.00% /" in lines[0] and " 1.50% /" in lines[0]
     assert "Tỉnh Đồng Tháp" in lines[1] and " 0.80% /" in lines[1] and " 0.65% /" in lines[1]
+
+
+def poverty_summary(url: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "poverty_pipeline.cli", "summary"],
+                          env={**os.environ, "POVERTY_WAREHOUSE_URL": url},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_summary_says_what_to_run_before_the_marts_exist(warehouse):
+    done = poverty_summary(warehouse)  # an empty database
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert NO_SUBMISSIONS in done.stdout and NOT_BUILT in done.stdout
+    with connect(warehouse, autocommit=True) as conn:
+        ensure_schema(conn)  # what the ingest creates: audit.submissions, no marts yet
+        assert print_summary(conn) is False  # the summary `poverty run` ends with
+    done = poverty_summary(warehouse)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert NO_SUBMISSIONS not in done.stdout and NOT_BUILT in done.stdout

@@ -1,7 +1,10 @@
 """The pages in the Airflow UI, in a real browser: a small warehouse built by the real ingest and
 dbt, a real ``airflow api-server`` with the plugin loaded, and headless Chromium opening the
 pages. Figures on the pages are compared with SQL queries of the marts they come from;
-screenshots are saved under the test's tmp folder, printed and attached to the report.
+screenshots are saved under the test's tmp folder, printed and attached to the report. A
+submitter's markup — in a commune code, a folder name, a file name that climbs out of the
+feedback folder — never reaches a page as markup, and every response carries its
+Content-Security-Policy.
 
 Chromium is Debian's ``chromium`` package (``make browser`` installs it).
 """
@@ -30,7 +33,7 @@ import pytest
 from builders import household, json_bytes, land, submission
 from databases import create_database, drop_database
 
-from poverty_pipeline import runner
+from poverty_pipeline import data_docs, locations, runner
 from poverty_pipeline.config import DBT_PROJECT_DIR
 from poverty_pipeline.discover import new_files
 from poverty_pipeline.ingest import ingest_files
@@ -53,6 +56,16 @@ YEARS = range(2023, 2026)
 AGENCIES = ["SLDTBXH", "SKHDT", "STC"]
 # A commune outside COMMUNES whose 2025 file lists one household twice: rejected, with feedback.
 REJECTED = ("28261", 2025)
+# A submitter's markup: as a commune code (rejected, yet listed on the submissions page as
+# received) and as a period folder (its batch name reaches the Data Docs index).
+MARKUP_CODE = "<img src=x onerror=alert(1)>"
+MARKUP_FOLDER = "<svg onload=alert(2)>"
+# Landed after the build: file names with URL characters, whose reports must be found, and the
+# stored-script attack: a name that decodes to ../../../communes/2025/evil, beside the HTML the
+# submitter wrote at communes/2025/evil.feedback.html.
+ODD_NAMES = ("28261 #1.json", "what?.json", "100% sure.json", "a b%20c.json", "Xã Tân Mỹ Chánh.json")
+CLIMBING_NAME = "%2E%2E%2F..%2F..%2Fcommunes%2F2025%2Fevil"
+SUBMITTERS_HTML = "<html><body><script>document.title='pwned'</script>SUBMITTER'S PAGE</body></html>"
 MODELS = [
     "+fct_submission_status", "+rpt_reporting_rates", "+rpt_poverty_indicators_by_area",
     "+rpt_target_progress", "+rpt_review_summary", "+fct_task_completion",
@@ -95,6 +108,10 @@ def built(tmp_path_factory):
             code, year = REJECTED
             duplicate = submission(ma_xa=code, year=year, households=[household("HO001"), household("HO001")])
             land(landing, f"{code}_{year}_dinh_ky.json", json_bytes(duplicate), year=year)
+            land(landing, "markup_code.json", json_bytes(submission(ma_xa=MARKUP_CODE, year=year)),
+                 year=year)
+            land(landing, "28258_2025.json", json_bytes(submission(ma_xa="28258", year=year)),
+                 year=MARKUP_FOLDER)
             with connect(url, autocommit=True) as conn:
                 ensure_schema(conn)
                 for folder, contract in (("communes", "commune_household_review"),
@@ -129,11 +146,16 @@ def free_port() -> int:
 
 
 def get(url: str, timeout: float = 30) -> tuple[int, bytes, str]:
+    status, body, headers = get_with_headers(url, timeout)
+    return status, body, headers.get("content-type", "")
+
+
+def get_with_headers(url: str, timeout: float = 30) -> tuple[int, bytes, dict[str, str]]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read(), response.headers.get("content-type", "")
+            return response.status, response.read(), {k.lower(): v for k, v in response.headers.items()}
     except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers.get("content-type", "")
+        return error.code, error.read(), {k.lower(): v for k, v in error.headers.items()}
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +216,28 @@ def chromium(*args: str, timeout: float = 180) -> str:
 def dump_dom(url: str, wait_ms: int | None = None) -> str:
     """The page's DOM after it loaded (after ``wait_ms`` of virtual time for script pages)."""
     return chromium(*([f"--virtual-time-budget={wait_ms}"] if wait_ms else []), "--dump-dom", url)
+
+
+def browse(url: str, wait_ms: int = 20000) -> tuple[str, list[str]]:
+    """The page's DOM and the messages of its console (script errors, Content-Security-Policy
+    violations), as Chromium logs them."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make browser`"
+    result = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--log-level=0", "--v=1",
+         f"--virtual-time-budget={wait_ms}", "--dump-dom", url],
+        capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout, re.findall(r":CONSOLE[^\]]*\] (.*)", result.stderr)
+
+
+def csp_violations(messages: list[str]) -> list[str]:
+    return [m for m in messages if "Content Security Policy" in m]
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy header as {directive: [sources]}."""
+    parts = (d.split() for d in policy.split(";") if d.strip())
+    return {name: values for name, *values in parts}
 
 
 def screenshot(url: str, path: Path, record_property, size: str = "1400,2400",
@@ -463,6 +507,157 @@ def test_poverty_page_charts_the_marts(built, server, tmp_path, record_property)
                                 size="1400,1000", wait_ms=20000), framed)
 
 
+def test_a_submitters_markup_is_text_on_the_submissions_page(built, server):
+    """A commune code that is markup (a rejected file, still listed as received) is shown as
+    the text it is: no element of the submitter's reaches the page."""
+    period = str(REJECTED[1])
+    assert query(built["url"], "select 1 from marts.fct_submission_status"
+                 " where submitter_code = %s and period = %s", MARKUP_CODE, period)
+    page = f"{server['base']}/poverty/submissions?period={period}"
+    status, body, headers = get_with_headers(page)
+    assert status == 200 and MARKUP_CODE.encode() not in body
+    dom = dump_dom(page)
+    (table,) = Tables(dom).captioned("household reviews")
+    assert MARKUP_CODE in [cells[0] for cells, _ in table["rows"][1:]]
+    assert "<img" not in dom
+
+
+def test_the_data_docs_never_hold_a_folder_name_as_markup(built, server):
+    """A period folder named with markup: its batch's name reaches the Data Docs site (index,
+    pages, file names) only in the allow-listed encoding of ``data_docs.safe_name``, and the
+    site renders under its policy (sandboxed scripts) without a violation."""
+    site = built["data_docs"]
+    files = [p for p in site.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in files)
+    for path in files:
+        assert MARKUP_FOLDER not in str(path.relative_to(site)), path
+        assert MARKUP_FOLDER not in path.read_text("utf-8", errors="replace"), path
+    encoded = data_docs.safe_name(MARKUP_FOLDER)
+    assert set(encoded) <= data_docs.SAFE_NAME_CHARS | {"~"}
+    base = f"{server['base']}/poverty/data-docs"
+    status, body, headers = get_with_headers(f"{base}/")
+    assert status == 200 and encoded.encode() in body
+    assert "sandbox" in directives(headers["content-security-policy"])
+    # the batch's validation page, as the index links it, is served
+    links = set(re.findall(r"validations/[^\"'\s]*~3Csvg[^\"'\s]*\.html", body.decode()))
+    assert links
+    for link in links:
+        assert get(f"{base}/{link}")[0] == 200, link
+    dom, console = browse(f"{base}/", wait_ms=10000)
+    assert "Validation Results" in dom and "<svg onload" not in dom
+    assert csp_violations(console) == []
+
+
+@pytest.fixture(scope="module")
+def landed_later(built):
+    """Files landing after the build, taken in by the pipeline's ingest (the feedback route
+    reads audit.submissions; the marts are not rebuilt): {path: (submission id, feedback URL)}."""
+    landing, url = built["landing"], built["url"]
+    folder = landing / "communes" / "2025"
+    (folder / "evil.feedback.html").write_text(SUBMITTERS_HTML)
+    names = (*ODD_NAMES, CLIMBING_NAME)
+    for i, name in enumerate(names):  # each its own content, all rejected (a household twice)
+        doc = submission(ma_xa=REJECTED[0], year=REJECTED[1], nguoi_lap=f"Người lập {i}",
+                         households=[household("HO001"), household("HO001")])
+        (folder / name).write_bytes(json_bytes(doc))
+    saved = os.environ.get("POVERTY_DATA_DOCS_DIR")
+    os.environ["POVERTY_DATA_DOCS_DIR"] = str(built["data_docs"])
+    try:
+        with connect(url, autocommit=True) as conn:
+            ingest_files(conn, landing.as_uri(), new_files(conn, landing.as_uri(), "communes"),
+                         run_id="ui-test-later")
+            rows = conn.execute("select path, submission_id, feedback_url from audit.submissions"
+                                " where path = any(%s)", ([f"communes/2025/{n}" for n in names],))
+            found = {path: (sid, feedback) for path, sid, feedback in rows}
+    finally:
+        if saved is None:
+            os.environ.pop("POVERTY_DATA_DOCS_DIR", None)
+        else:
+            os.environ["POVERTY_DATA_DOCS_DIR"] = saved
+    assert len(found) == len(names)
+    return found
+
+
+def test_a_name_that_climbs_out_of_the_feedback_folder_gets_its_own_report(built, server, landed_later):
+    """The stored-script attack: a file named ``%2E%2E%2F..%2F..%2Fcommunes%2F2025%2Fevil``
+    beside ``communes/2025/evil.feedback.html`` (the submitter's HTML). Its feedback link
+    serves the report the ingest wrote about it — whatever URL is recorded (as this version
+    records it, percent-encoded; as an earlier version did, not encoded, which decodes to
+    ``../../../communes/2025/evil``; pointing outside ``_feedback``; a link out of it) — and
+    never the submitter's page."""
+    landing = built["landing"]
+    submission_id, url = landed_later[f"communes/2025/{CLIMBING_NAME}"]
+    report = landing / "_feedback" / "communes" / "2025" / f"{CLIMBING_NAME}.feedback.html"
+    assert report.is_file() and url == report.as_uri()
+    page = f"{server['base']}/poverty/feedback/{submission_id}"
+    status, body, headers = get_with_headers(page)
+    assert (status, body) == (200, report.read_bytes())
+    policy = directives(headers["content-security-policy"])
+    assert policy["default-src"] == ["'none'"] and "script-src" not in policy
+    assert policy["sandbox"] == []  # no script, no form, an origin of its own
+    assert headers["x-content-type-options"] == "nosniff"
+    dom = dump_dom(page)
+    assert "SUBMITTER'S PAGE" not in dom and "pwned" not in dom
+
+    evil = landing / "communes" / "2025" / "evil.feedback.html"
+    link = report.with_name("link.feedback.html")
+    link.symlink_to(evil)
+    recorded = (
+        f"file://{report}",  # unencoded, as recorded before: %2E%2E%2F.. decodes to ../
+        evil.as_uri(),  # outside the feedback folder
+        link.as_uri(),  # inside it by name, outside once resolved
+        f"{(landing / '_feedback').as_uri()}/../communes/2025/evil.feedback.html",
+        "file:///etc/passwd",
+    )
+    try:
+        for bad in recorded:
+            with connect(built["url"], autocommit=True) as conn:
+                conn.execute("update audit.submissions set feedback_url = %s where submission_id = %s",
+                             (bad, submission_id))
+            assert get(page) == (200, report.read_bytes(), "text/html; charset=utf-8"), bad
+    finally:
+        link.unlink()
+        with connect(built["url"], autocommit=True) as conn:
+            conn.execute("update audit.submissions set feedback_url = %s where submission_id = %s",
+                         (url, submission_id))
+
+
+def test_reports_whose_names_hold_url_characters_are_found(built, server, landed_later):
+    """``#``, ``?``, ``%``, spaces and Vietnamese letters in a landed file's name: the recorded
+    URL is percent-encoded and decodes back to the report's path, which the route serves."""
+    for name in ODD_NAMES:
+        submission_id, url = landed_later[f"communes/2025/{name}"]
+        report = built["landing"] / "_feedback" / "communes" / "2025" / f"{name}.feedback.html"
+        assert url == report.as_uri() and locations.parse(url).local_path() == report, name
+        status, body, _ = get(f"{server['base']}/poverty/feedback/{submission_id}")
+        assert (status, body) == (200, report.read_bytes()), name
+
+
+def test_every_response_carries_a_content_security_policy_and_nosniff(built, server, landed_later):
+    """Our pages: no script at all. Feedback reports: no script, sandboxed. The dbt docs:
+    scripts of its own page and origin. The Data Docs: scripts sandboxed in an opaque origin."""
+    base = f"{server['base']}/poverty"
+    submission_id, _ = landed_later[f"communes/2025/{ODD_NAMES[0]}"]
+    policies = {}
+    for path in ("", "submissions", "poverty", "poverty?year=1", f"feedback/{submission_id}",
+                 "feedback/unknown", "dbt-docs/", "dbt-docs/manifest.json", "dbt-docs/run_results.json",
+                 "data-docs/", "data-docs/missing.html"):
+        status, _, headers = get_with_headers(f"{base}/{path}")
+        assert status in (200, 404), path
+        assert headers.get("x-content-type-options") == "nosniff", path
+        policies[path] = directives(headers["content-security-policy"])
+    for path in ("", "submissions", "poverty", "poverty?year=1"):
+        policy = policies[path]
+        assert policy["default-src"] == ["'none'"] and "script-src" not in policy, path
+        assert policy["frame-ancestors"] == ["'self'"], path  # framed by the Airflow UI only
+    for path in (f"feedback/{submission_id}", "feedback/unknown"):
+        assert "script-src" not in policies[path] and policies[path]["sandbox"] == [], path
+    dbt_docs = policies["dbt-docs/"]
+    assert "'unsafe-eval'" not in dbt_docs["script-src"] and "sandbox" not in dbt_docs
+    assert dbt_docs["connect-src"] == ["'self'"]
+    assert policies["data-docs/"]["sandbox"] == ["allow-scripts", "allow-popups"]
+
+
 def test_dbt_docs_and_data_docs_are_served(built, server):
     base = f"{server['base']}/poverty"
     status, body, kind = get(f"{base}/dbt-docs/")
@@ -496,9 +691,11 @@ def test_dbt_docs_and_data_docs_are_served(built, server):
     assert get(f"{base}/data-docs/%2e%2e/secret.txt")[0] == 404
     assert get(f"{base}/data-docs/..%2fsecret.txt")[0] == 404
 
-    # the nav's dbt docs entry in the browser: the docs site renders the project's models
-    dom = dump_dom(f"{base}/dbt-docs/", wait_ms=20000)
+    # the nav's dbt docs entry in the browser: the docs site renders the project's models,
+    # its scripts allowed by its Content-Security-Policy
+    dom, console = browse(f"{base}/dbt-docs/", wait_ms=20000)
     assert "rpt_poverty_indicators_by_area" in dom
+    assert csp_violations(console) == []
 
 
 def test_the_pages_need_an_airflow_user():

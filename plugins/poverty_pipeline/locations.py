@@ -62,11 +62,11 @@ def url_of(path) -> str:
 
 
 def parse(url: str) -> Location:
-    """A recorded URL (``url_of``'s form) as a location; ``..`` or ``.`` segments are kept as
-    they are written, for ``is_inside`` to refuse."""
+    """A recorded URL (``url_of``'s form) as a location; empty, ``..`` or ``.`` segments are
+    kept as they are written, for ``is_inside`` to refuse."""
     parts = urlsplit(url)
     scheme = parts.scheme or "file"
-    segments = tuple(unquote(s) for s in parts.path.split("/") if s)
+    segments = tuple(unquote(s) for s in parts.path.split("/")[1:])  # after the leading "/"
     if scheme == "file":
         return Location("file", "", segments)
     return Location(scheme, parts.netloc, segments)
