@@ -26,7 +26,7 @@ DBT_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
 GX_CDNS = ("https://cdn.jsdelivr.net https://cdnjs.cloudflare.com https://code.jquery.com "
            "https://stackpath.bootstrapcdn.com https://maxcdn.bootstrapcdn.com https://unpkg.com")
 GX_IMAGES = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com"
-DATA_DOCS = (f"default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval' {GX_CDNS}; "
+DATA_DOCS = (f"default-src 'none'; script-src 'unsafe-inline' {GX_CDNS}; "
              f"style-src 'unsafe-inline' {GX_CDNS}; font-src data: {GX_CDNS}; "
              f"img-src 'self' data: {GX_IMAGES}; {NO_BASE_NO_FORMS}; sandbox allow-scripts allow-popups")
 
