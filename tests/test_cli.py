@@ -86,6 +86,10 @@ def test_the_local_key_is_only_for_the_embedded_warehouse(monkeypatch, tmp_path)
     cli.require_key(embedded)
     assert embedded[pii.KEY_ENV] == (tmp_path / "pii_key").read_text().strip()
     assert (tmp_path / "pii_key").stat().st_mode & 0o777 == 0o600
+    pgdata = config.LOCAL_DIR / "pgdata"
+    embedded = {"POVERTY_WAREHOUSE_URL": f"postgresql://postgres@/postgres?host={pgdata}"}
+    cli.require_key(embedded)  # the URL `poverty warehouse-url` prints: still the embedded one
+    assert embedded[pii.KEY_ENV] == (tmp_path / "pii_key").read_text().strip()
     given = {pii.KEY_ENV: "the deployment's key", "POVERTY_WAREHOUSE_URL": "postgresql://h/db"}
     cli.require_key(given)
     assert given[pii.KEY_ENV] == "the deployment's key"

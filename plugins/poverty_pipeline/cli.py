@@ -31,16 +31,25 @@ class Refused(SystemExit):
         super().__init__(f"poverty: {message}")
 
 
+def is_embedded(url: str) -> bool:
+    """Whether ``url`` is the embedded server's (its socket in ``.local/pgdata``), as
+    ``poverty warehouse-url`` prints it."""
+    from poverty_pipeline.config import warehouse_parts
+
+    return warehouse_parts(url)["host"] == str(LOCAL_DIR / "pgdata")
+
+
 def require_key(env: dict[str, str] | None = None) -> None:
     """``POVERTY_PII_KEY`` from the environment; without it, the local key when the warehouse
-    is the embedded one, and a refusal when it is a server (``POVERTY_WAREHOUSE_URL``): a
-    made-up key there would re-key every household at the next build."""
+    is the embedded one (unset, or the URL ``poverty warehouse-url`` printed), and a refusal
+    when it is a server: a made-up key there would re-key every household at the next build."""
     from poverty_pipeline.pii import DEV_KEY_FILE, KEY_ENV, local_key
 
     env = os.environ if env is None else env
     if env.get(KEY_ENV):
         return
-    if env.get("POVERTY_WAREHOUSE_URL"):
+    url = env.get("POVERTY_WAREHOUSE_URL")
+    if url and not is_embedded(url):
         raise Refused(
             f"{KEY_ENV} is not set: with a server warehouse (POVERTY_WAREHOUSE_URL) set it to the "
             f"key its households are keyed with (the local key in {DEV_KEY_FILE} is for the "
