@@ -60,9 +60,15 @@ def test_pads_of_another_key_are_kept_unless_a_rekey_is_asked_for(warehouse, mon
     assert old not in message and new not in message  # never a key
     assert stored_key_check(warehouse) == first
 
-    env = {**os.environ, "POVERTY_WAREHOUSE_URL": warehouse}
-    done = subprocess.run([sys.executable, "-m", "poverty_pipeline.cli", "pii-rekey"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    def poverty(command: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "POVERTY_WAREHOUSE_URL": warehouse}
+        return subprocess.run([sys.executable, "-m", "poverty_pipeline.cli", command], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    done = poverty("run")  # refused before Airflow starts, in one line
+    assert done.returncode == 1 and done.stderr.strip().splitlines() == [f"poverty: {message}"]
+    assert "Airflow" not in done.stdout and stored_key_check(warehouse) == first
+    done = poverty("pii-rekey")
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{first} → {pii.key_fingerprint()}" in done.stdout and "re-keys every household" in done.stdout
     assert stored_key_check(warehouse) == pii.key_fingerprint()

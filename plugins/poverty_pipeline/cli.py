@@ -82,6 +82,19 @@ def checked_warehouse_url() -> str:
     return url
 
 
+def check_household_key(url: str) -> None:
+    """Refuse a key other than the one the warehouse's households are keyed with, before
+    Airflow starts (its set-up task would fail on it)."""
+    from poverty_pipeline.pii import KeyMismatch, check_key
+    from poverty_pipeline.warehouse import connect
+
+    with connect(url, autocommit=True) as conn:
+        try:
+            check_key(conn)
+        except KeyMismatch as exc:
+            raise Refused(str(exc)) from None
+
+
 def landing_has(url: str, folder: str) -> bool:
     from poverty_pipeline.discover import landing_root, walk
 
@@ -135,6 +148,7 @@ def cmd_run(args) -> None:
 
     started = time.monotonic()
     warehouse = checked_warehouse_url()
+    check_household_key(warehouse)
     landing = landing_url()
     dags = args.dags or DAG_IDS
     decision = sample_decision(landing, args.sample) if set(dags) & set(INGEST_DAGS) else None

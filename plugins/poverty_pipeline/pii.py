@@ -88,6 +88,18 @@ def stored_fingerprint(conn: psycopg.Connection) -> str | None:
     return fingerprint(bytes(row[0]), bytes(row[1])) if row else None
 
 
+def check_key(conn: psycopg.Connection) -> None:
+    """Raise ``KeyMismatch`` when the warehouse's pads were written under another key than
+    ``POVERTY_PII_KEY`` (none written yet is fine)."""
+    stored, current = stored_fingerprint(conn), key_fingerprint()
+    if stored not in (None, current):
+        raise KeyMismatch(
+            f"{KEY_ENV} is not the key this warehouse's households are keyed with (key check "
+            f"{stored} in the warehouse, {current} for this key): give the warehouse's key in "
+            f"{KEY_ENV}; to re-key every household on purpose, run `poverty pii-rekey` with the "
+            "new key (the next build re-keys them)")
+
+
 def store_pads(conn: psycopg.Connection, rekey: bool = False) -> None:
     """Write the current key's pads to ``pii.hmac_pads`` (owner-only).
 
@@ -104,13 +116,8 @@ def store_pads(conn: psycopg.Connection, rekey: bool = False) -> None:
                      "outer_pad bytea not null, singleton boolean primary key default true "
                      "check (singleton))")
         conn.execute("revoke all on pii.hmac_pads from public")
-        stored = stored_fingerprint(conn)
-        if stored not in (None, fingerprint(inner, outer)) and not rekey:
-            raise KeyMismatch(
-                f"{KEY_ENV} is not the key this warehouse's households are keyed with (key check "
-                f"{stored} in the warehouse, {fingerprint(inner, outer)} for this key): give the "
-                f"warehouse's key in {KEY_ENV}; to re-key every household on purpose, run "
-                "`poverty pii-rekey` with the new key (the next build re-keys them)")
+        if not rekey:
+            check_key(conn)
         conn.execute(
             "insert into pii.hmac_pads (inner_pad, outer_pad) values (%s, %s) "
             "on conflict (singleton) do update set inner_pad = excluded.inner_pad, "
