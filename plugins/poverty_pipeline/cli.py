@@ -227,9 +227,9 @@ def cmd_url(args) -> None:
 def cmd_stop(args) -> None:
     pgdata = LOCAL_DIR / "pgdata"
     if (pgdata / "postmaster.pid").exists():
-        import pgserver
+        from poverty_pipeline.warehouse import embedded_server
 
-        pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()
+        embedded_server(pgdata, cleanup_mode="stop").cleanup()
         print("embedded PostgreSQL stopped")
 
 
