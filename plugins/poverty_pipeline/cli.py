@@ -227,10 +227,41 @@ def cmd_url(args) -> None:
 def cmd_stop(args) -> None:
     pgdata = LOCAL_DIR / "pgdata"
     if (pgdata / "postmaster.pid").exists():
-        import pgserver
+        from poverty_pipeline.warehouse import embedded_server
 
-        pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()
+        embedded_server(pgdata, cleanup_mode="stop").cleanup()
         print("embedded PostgreSQL stopped")
+
+
+def cmd_template(args) -> None:
+    """The review template of each commune for a review year, pre-filled from the warehouse."""
+    from poverty_pipeline import template
+    from poverty_pipeline.reference import review_date
+
+    day = review_date(args.year)
+    codes = args.communes or [u.code for u in template.units_of(args.year)]
+    unknown = [c for c in codes if template.unit_of(c, args.year) is None]
+    if unknown:
+        raise Refused(f"not a commune-level unit on {day:%d/%m/%Y}: {', '.join(unknown)} — give the "
+                      "code of a unit of that date (its review is sent under that code)")
+    conn = None
+    if not args.blank:
+        from poverty_pipeline.warehouse import connect
+
+        conn = connect(checked_warehouse_url(), autocommit=True)
+    try:
+        written = template.write_templates(conn, codes, args.year, landing_url=landing_url(),
+                                           out_dir=args.out, prefill=not args.blank)
+    finally:
+        if conn is not None:
+            conn.close()
+    for made, where in written:
+        origin = (f"{made.households} households from the review of {made.previous.year}"
+                  if made.households else "no earlier review: household list empty")
+        print(f"{made.code} {made.name}: {where} ({origin})")
+    print(f"{len(written)} template(s) for {args.year}. They hold personal data of each commune's "
+          "households: send each file to its own commune only; communes return them into "
+          f"communes/{args.year}/<commune code>/ of the landing (docs/submitting.md).")
 
 
 def cmd_bench(args) -> None:
@@ -267,6 +298,16 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("dbt", help="run dbt against the warehouse: poverty dbt -- build -s MODEL")
     p.add_argument("dbt_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_dbt)
+    p = sub.add_parser("template", help="write each commune's review template (xlsx) for a year, "
+                       "pre-filled with its households from its last accepted review")
+    p.add_argument("--year", type=int, required=True, help="the review year")
+    p.add_argument("--commune", dest="communes", action="append",
+                   help="a commune code (repeatable; default: every commune-level unit of the year)")
+    p.add_argument("--out", help="write into OUT/<year>/<commune>.xlsx (default: "
+                   "<landing>/_templates/<year>/<commune>.xlsx, which only operators read)")
+    p.add_argument("--blank", action="store_true",
+                   help="no households from the warehouse (the warehouse is not needed)")
+    p.set_defaults(func=cmd_template)
     p = sub.add_parser("bench", help="benchmark ingest and build against the COPY + SQL floor")
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--years", type=int, default=5)

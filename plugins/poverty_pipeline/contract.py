@@ -134,6 +134,7 @@ class Contract:
     supersede_on: tuple[str, ...] = ()  # audit columns that identify "the same submission"
     validation_columns: dict[str, dict[str, ValueSpec]] = field(default_factory=dict)
     suite_parameters: tuple[str, ...] = ()
+    instruction_sheets: tuple[str, ...] = ()  # the template's own sheets, never read
 
     @property
     def info_sheet(self) -> Sheet:
@@ -192,6 +193,7 @@ def load_contract(name: str = "commune_household_review") -> Contract:
             for sheet, columns in (spec.get("validation_columns") or {}).items()
         },
         suite_parameters=tuple(spec.get("suite_parameters") or ()),
+        instruction_sheets=tuple(spec.get("instruction_sheets") or ()),
     )
 
 

@@ -263,7 +263,7 @@ def normalise(
     """Fill ``sub`` with the contract-shaped info and tables of ``workbook``."""
     for found in getattr(workbook, "problems", ()):
         sub.add(found)
-    known = {header_key(name): name for name in contract.sheets}
+    known = {header_key(name): name for name in (*contract.sheets, *contract.instruction_sheets)}
     for name, grid in workbook.items():
         if not _code(known, name, grid.originals) and any(not _is_blank(c) for row in grid.rows for c in row):
             sub.add(problem("unknown_sheet", sheet=str(name), value=name))

