@@ -1,19 +1,15 @@
 # The Airflow image with this project's pinned dependencies and package.
 
-# The libraries the Great Expectations Data Docs load (Bootstrap, jQuery, Vega, …), from the
-# npm registry at the versions of web_assets/package-lock.json: the site is served with them,
-# not from public CDNs (plugins/poverty_pipeline/data_docs.py).
-FROM node:20.20.2-bookworm-slim AS web-assets
-WORKDIR /web_assets
-COPY web_assets/package.json web_assets/package-lock.json web_assets/.npmrc ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
-
 FROM apache/airflow:3.3.2-python3.11
 COPY --chown=airflow:root requirements.lock pyproject.toml /opt/poverty/
 COPY --chown=airflow:root plugins /opt/poverty/plugins
 RUN pip install --no-cache-dir -r /opt/poverty/requirements.lock \
  && pip install --no-cache-dir --no-deps -e /opt/poverty
-COPY --chown=airflow:root --from=web-assets /web_assets/node_modules /opt/poverty/web_assets/node_modules
+# The libraries the Great Expectations Data Docs load (Bootstrap, jQuery, Vega, …), from the npm
+# registry at the versions and hashes of web_assets/package-lock.json: the site is served with
+# them, not from public CDNs (plugins/poverty_pipeline/data_docs.py).
+COPY --chown=airflow:root web_assets/package.json web_assets/package-lock.json web_assets/fetch.py /opt/poverty/web_assets/
+RUN python /opt/poverty/web_assets/fetch.py
 # DAGs, dbt project and suites are mounted by docker-compose.yml; copied too, so the image
 # also runs without the mounts.
 COPY --chown=airflow:root dags /opt/poverty/dags

@@ -4,7 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
-# the Data Docs' libraries (npm packages, web_assets/), copied into the site by data_docs.py
+# the Data Docs' libraries (npm packages of web_assets/, fetched and checked by web_assets/fetch.py),
+# copied into the site by data_docs.py
 WEB_STAMP := web_assets/node_modules/.installed-$(shell cat web_assets/package-lock.json | cksum | cut -d' ' -f1)
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
@@ -32,12 +33,9 @@ browser:  ## install Chromium (apt-get) when /usr/bin/chromium is missing
 
 install: $(STAMP) $(WEB_STAMP)
 
-web-assets: $(WEB_STAMP)  ## the Data Docs' libraries from npm (installs Debian's npm when none is there)
-$(WEB_STAMP): web_assets/package.json web_assets/package-lock.json
-	@command -v npm >/dev/null || { \
-	  command -v apt-get >/dev/null || { echo "Install Node.js with npm (web_assets/: the Data Docs' libraries)"; exit 1; }; \
-	  $(SUDO) apt-get install -y -q npm || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q npm; }; }
-	cd web_assets && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+web-assets: $(WEB_STAMP)  ## the Data Docs' libraries from the npm registry (Python only, no Node.js)
+$(WEB_STAMP): web_assets/package.json web_assets/package-lock.json web_assets/fetch.py
+	$(PYTHON) web_assets/fetch.py
 	rm -f web_assets/node_modules/.installed-* && touch $@
 
 $(STAMP): requirements.lock pyproject.toml

@@ -153,7 +153,7 @@ def vendor(site: Path) -> bool:
     missing = [f for f in files if not (source / f).is_file()]
     if missing:
         log.warning("Data Docs keep loading their libraries from CDNs: %s is missing %s — run "
-                    "`make install` (npm ci in web_assets/)", source, missing[0])
+                    "`make install` (web_assets/fetch.py)", source, missing[0])
         return False
     for relative in files:
         target = site / VENDOR / relative
