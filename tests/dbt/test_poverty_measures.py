@@ -413,4 +413,4 @@ def test_review_summary_workbooks(built, tmp_path):
     assert commune[2:4] == ["Phường 5", "Xã"]
     # total; poor: start, not reviewed, escaped, re-poor, newly, from near-poor, left,
     # unclassifiable, not compared, end, rate
-    assert commune[5:17] == [100, 3, 0, 1, 1, 2, 1, 0, 0, 0, 5, pytest.approx(0.05)]
+    assert commune[5:17] == [100, 3, 0, 1, 1, 2, 0, 0, 0, 0, 5, pytest.approx(0.05)]

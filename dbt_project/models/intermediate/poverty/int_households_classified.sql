@@ -1,8 +1,8 @@
 -- Every household of every current review classified under every standard of the seed
--- (DESIGN.md "Every standard, every year"). Thresholds and the cut-off come from
+-- (every standard, every year). Thresholds and the cut-off come from
 -- ref_poverty_standards; nothing here is specific to one standard.
 --
--- Rule (shared/domain/poverty-standards.md §1–2), I = income, D = deprived indicators,
+-- Rule: I = income, D = deprived indicators,
 -- k = cut-off, lines by area, "≤" inclusive ("từ đủ X trở xuống"):
 --   I missing                                   → unclassifiable (income_missing)
 --   income-only line set and I ≤ it             → poor
