@@ -217,10 +217,12 @@ def units() -> tuple[Unit, ...]:
     out: list[Unit] = []
     for r in _read("ref_communes_2024"):
         code, rename = r["commune_code"], renames.get(r["commune_code"])
-        changes = grown.get(code, set()) | ({dt.date.fromisoformat(rename["effective_date"])} if rename else set())
-        bounds = sorted({RECORDS_START, REORGANISATION_2025} | {d for d in changes if RECORDS_START < d < REORGANISATION_2025})
+        renamed = dt.date.fromisoformat(rename["effective_date"]) if rename else None
+        changes = grown.get(code, set()) | {renamed} - {None}
+        bounds = sorted({RECORDS_START, REORGANISATION_2025}
+                        | {d for d in changes if RECORDS_START < d < REORGANISATION_2025})
         for start, end in zip(bounds, bounds[1:], strict=False):
-            before = rename is not None and start < dt.date.fromisoformat(rename["effective_date"])
+            before = renamed is not None and start < renamed
             name = rename["name_before"] if before else r["commune_name"]
             unit_type = rename["unit_type_before"] if before else r["unit_type"]
             out.append(Unit(code, name, unit_type, r["district_code"], start, end))
