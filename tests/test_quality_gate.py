@@ -65,7 +65,8 @@ def test_a_new_area_level_is_checked_through_parent_area_code(built):
     execute(url, """
         insert into marts.rpt_poverty_indicators_by_area
         select 'merged_unit', area_code, area_name, '82', review_year, standard_code,
-               is_official_standard, communes_reporting, total_households, total_members,
+               is_official_standard, communes_reporting, submissions_reporting, total_households,
+               total_members,
                reviewed_households, poor_households, near_poor_households, poor_members,
                near_poor_members, poor_rate, near_poor_rate, multidimensional_poverty_rate,
                households_classified_exact, households_classified_proxy, households_unclassifiable
