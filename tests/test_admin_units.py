@@ -63,9 +63,52 @@ def test_the_2024_merger_of_the_domain_file():
 
 def test_units_per_review_year():
     counts = {year: len(reference.units_on(reference.review_date(year))) for year in range(2021, 2026)}
-    assert counts == {2021: 165, 2022: 165, 2023: 165, 2024: 164, 2025: 57}
+    assert counts == {2021: 172, 2022: 172, 2023: 172, 2024: 164, 2025: 57}
+    # the two Gò Công wards closed on 1 May 2024, the six others on 1 Nov 2024
+    assert len(reference.units_on(dt.date(2024, 6, 30))) == 170
     assert reference.review_date(2024, 10) == dt.date(2024, 10, 31)
     assert reference.review_date(2024, 2) == dt.date(2024, 2, 29)
+
+
+# every commune-level unit closed before the 2025 reorganisation → (host, day)
+CLOSED_2024 = {
+    "28294": ("28297", dt.date(2024, 5, 1)), "28303": ("28300", dt.date(2024, 5, 1)),
+    "28255": ("28261", dt.date(2024, 11, 1)), "28258": ("28264", dt.date(2024, 11, 1)),
+    "28267": ("28264", dt.date(2024, 11, 1)), "28531": ("28519", dt.date(2024, 11, 1)),
+    "28546": ("28564", dt.date(2024, 11, 1)), "28555": ("28564", dt.date(2024, 11, 1)),
+}
+
+
+@pytest.mark.parametrize("code", CLOSED_2024)
+def test_every_2024_merger_is_known_with_its_host(code):
+    host, day = CLOSED_2024[code]
+    before = day - dt.timedelta(days=1)
+    assert code in {u.code for u in reference.units_on(before)}
+    assert code not in {u.code for u in reference.units_on(day)}
+    step = reference.successor_on(code, reference.review_date(2024))
+    assert (step.successor, step.effective) == (host, day)
+    assert reference.commune_status({"ma_xa": code, "nam_ra_soat": 2023}, None) == "valid"
+    assert reference.commune_status({"ma_xa": code, "nam_ra_soat": 2024}, None) == "merged"
+    assert reference.commune_status({"ma_xa": code, "nam_ra_soat": 2025}, None) == "merged"
+
+
+def test_the_province_had_172_units_before_2024_as_the_gso_lists_show():
+    """The 164 units of Jan 2025 and the 8 closed in 2024 are the 172 of the 2023 list."""
+    units_2023 = {u.code for u in reference.units_on(reference.review_date(2023))}
+    assert units_2023 == {u.code for u in reference.units_on(END_2024)} | set(CLOSED_2024)
+
+
+def test_renamed_units_keep_their_code_with_the_name_of_the_day():
+    def name(code: str, day: dt.date) -> tuple[str, str]:
+        [unit] = [u for u in reference.units_on(day) if u.code == code]
+        return unit.name, unit.unit_type
+
+    assert name("28471", dt.date(2021, 12, 31)) == ("Xã Bình Phú", "xa")
+    assert name("28471", dt.date(2022, 12, 31)) == ("Thị trấn Bình Phú", "thi_tran")
+    assert name("28300", dt.date(2023, 12, 31)) == ("Phường 4", "phuong")
+    assert name("28300", END_2024) == ("Phường 1", "phuong")
+    assert name("28309", dt.date(2023, 12, 31)) == ("Xã Long Hưng", "xa")
+    assert name("28309", END_2024) == ("Phường Long Hưng", "phuong")
 
 
 def test_hand_kept_seeds_name_known_units():
@@ -74,6 +117,8 @@ def test_hand_kept_seeds_name_known_units():
     known = {u.code for u in reference.units_on(END_2024)}
     assert all(m["successor_code"] in known and m["predecessor_code"] not in known for m in mergers)
     assert Counter(m["predecessor_code"] for m in mergers).most_common(1)[0][1] == 1
+    # each says where it comes from and whether its host is confirmed
+    assert all(m["source"] and m["evidence"] and m["confirmed"] in ("true", "false") for m in mergers)
 
 
 CASES = {
@@ -82,6 +127,10 @@ CASES = {
     "tan_ly_tay_2024.json": (2024, "28531", "accepted_with_warnings", [
         ("warning", "thong_tin", 2, "ma_xa", "28531", "merged_commune"),
     ]),
+    "go_cong_phuong_1_2024.json": (2024, "28303", "accepted_with_warnings", [
+        ("warning", "thong_tin", 2, "ma_xa", "28303", "merged_commune"),
+    ]),
+    "huu_dao_2023.json": (2023, "28555", "accepted", []),
     "phuong_4_2025.json": (2025, "28252", "accepted_with_warnings", [
         ("warning", "thong_tin", 2, "ma_xa", "28252", "merged_commune"),
     ]),

@@ -74,8 +74,19 @@ def test_workbook_cells():
     # text from the warehouse that a spreadsheet would run is written as text
     assert data[1][2] == "'=cmd|' /C calc'!A0"
     assert data[1][headers.index("Số hộ nghèo đầu năm")] == 7
+    # the title names the province as the mart names its row
+    assert cells[1][0].startswith("Tỉnh Tiền Giang – theo ")
     # a commune without a name shows its code
     assert data[2][1:3] == ["'@28249", "'@28249"]
+
+
+def test_the_2025_title_names_the_territory_the_rows_cover():
+    rows = [row("province", "82", "total", "Tiền Giang (cũ), nay thuộc tỉnh Đồng Tháp")]
+    cells = _cells(workbook_bytes(2025, STANDARD, rows))
+    assert cells[1][0].startswith("Tiền Giang (cũ), nay thuộc tỉnh Đồng Tháp – theo ")
+    assert cells[FIRST_DATA_ROW][2] == "Tiền Giang (cũ), nay thuộc tỉnh Đồng Tháp"
+    headers = [label for _, label in COLUMNS]
+    assert "Số hộ nghèo năm trước của địa bàn không rà soát năm nay" in headers
 
 
 def test_workbook_is_deterministic():

@@ -65,7 +65,8 @@ def test_a_new_area_level_is_checked_through_parent_area_code(built):
     execute(url, """
         insert into marts.rpt_poverty_indicators_by_area
         select 'merged_unit', area_code, area_name, '82', review_year, standard_code,
-               is_official_standard, communes_reporting, total_households, total_members,
+               is_official_standard, communes_reporting, submissions_reporting, total_households,
+               total_members,
                reviewed_households, poor_households, near_poor_households, poor_members,
                near_poor_members, poor_rate, near_poor_rate, multidimensional_poverty_rate,
                households_classified_exact, households_classified_proxy, households_unclassifiable
@@ -96,7 +97,14 @@ def test_every_violation_is_reported_with_expected_and_found(built):
     province_poor = one(url, "select poor_households from marts.rpt_poverty_indicators_by_area "
                              "where area_level = 'province' and review_year = 2022 "
                              "and standard_code = %s", STANDARD)[0]
+    end_2021 = one(url, "select poor_end from marts.rpt_review_summary where area_level = 'province' "
+                        "and review_year = 2021 and standard_code = %s and area_type = 'total'",
+                   STANDARD)[0]
     for statement in (
+        # a household of 2021 counted twice at the start of 2022: once as not reviewed
+        "update marts.rpt_review_summary set poor_not_reviewed = poor_not_reviewed + 1 "
+        "where area_level = 'province' and review_year = 2022 and standard_code = %s "
+        "and area_type = 'total'",
         "update marts.rpt_poverty_indicators_by_area set poor_households = poor_households + 1 "
         "where area_level = 'district' and area_code = '815' and review_year = 2022 and standard_code = %s",
         "update marts.rpt_review_summary set poor_rate = 1.5 where area_level = 'commune' "
@@ -133,6 +141,10 @@ def test_every_violation_is_reported_with_expected_and_found(built):
     line("flow_identity", rf"area_level=province, area_code=82, review_year=2022, standard_code={STANDARD}, "
                           rf"detail=area_type=total, measure=poor_end: expected {province_end}, "
                           rf"found {province_end + 2}")
+    line("start_plus_not_reviewed_is_previous_end",
+         rf"area_level=province, area_code=82, review_year=2022, standard_code={STANDARD}, "
+         rf"detail=area_type=total; end of the year before on the same territory, "
+         rf"measure=poor_start \+ poor_not_reviewed: expected {end_2021}, found {end_2021 + 1}")
     line("every_standard_present", r"mart=fct_poverty_indicators, area_level=commune, area_code=28360, "
                                    r"review_year=2021, standard_code=QD59_2016_2020, measure=rows: "
                                    r"expected 1, found 0")

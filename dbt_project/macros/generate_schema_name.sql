@@ -1,6 +1,6 @@
 {#-
     A custom schema is used as named (staging, intermediate, marts, reference), not prefixed
-    with the target schema: the warehouse's schemas are a public interface (DESIGN.md) and
+    with the target schema: the warehouse's schemas are a public interface and
     the BI role is granted on `marts` by name.
 -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}

@@ -1,13 +1,17 @@
 {#-
-    Commune rows → commune, district, province and current-commune rows
-    (shared/domain/poverty-standards.md §3: the figures of an area are sums over its
-    communes, and rates are computed afterwards from the summed counts, never averaged).
+    Commune rows → commune, district, province and current-commune rows (the figures of an
+    area are sums over its communes, and rates are computed afterwards from the summed counts,
+    never averaged).
 
-    commune_rows: a CTE with commune_code, district_code, province_code, current_commune_code,
-    the `group_by` columns (review_year among them) and the `sums` columns (counts). Returns
-    area_level, area_code, parent_area_code, the `group_by` columns, communes_reporting and
-    every `sums` column summed (bigint). Levels:
-      commune          the commune of the review (its parent: its district, or the province
+    commune_rows: a CTE with one row per commune and `group_by` values — commune_code being
+    the unit of the review date (a review sent under a code closed by a merger is already
+    counted for the unit that took the code in: int_unit_reviews) — with district_code,
+    province_code, current_commune_code, the `group_by` columns (review_year among them) and
+    the `sums` columns (counts). Returns area_level, area_code, parent_area_code, the
+    `group_by` columns, communes_reporting (the communes counted, units not codes; only the
+    rows where `reporting` holds, for a mart that also has rows of communes without a review)
+    and every `sums` column summed (bigint). Levels:
+      commune          the unit of the review date (its parent: its district, or the province
                        from 1 Jul 2025, when districts were abolished)
       district         the districts, for the years they existed
       province         the province
@@ -15,7 +19,7 @@
                        into it: comparable series across the 2024 and 2025 reorganisations
                        (parent: the province)
 -#}
-{% macro rollup_to_areas(commune_rows, group_by, sums) %}
+{% macro rollup_to_areas(commune_rows, group_by, sums, reporting='true') %}
 {%- set levels = [
     ('commune', 'commune_code', 'coalesce(min(district_code), min(province_code))'),
     ('district', 'district_code', 'min(province_code)'),
@@ -31,7 +35,7 @@
         {%- for column in group_by %}
         {{ column }},
         {%- endfor %}
-        count(distinct commune_code) as communes_reporting
+        count(distinct commune_code) filter (where {{ reporting }}) as communes_reporting
         {%- for column in sums %},
         sum({{ column }})::bigint as {{ column }}
         {%- endfor %}
@@ -49,7 +53,8 @@
 {#-
     The name of every area of rollup_to_areas as it was on a day: (area_level, area_code,
     area_name, valid_from, valid_to). Join on level, code and the review date
-    (area_name_on); a current commune's name is today's.
+    (area_name_on); a current commune's name is today's; the province rows' names are data
+    (ref_province_area_names: "Tiền Giang (cũ), nay thuộc tỉnh Đồng Tháp" from 1 Jul 2025).
 -#}
 {% macro area_names() %}
     select
@@ -65,14 +70,10 @@
     where district_code is not null
     group by district_code, district_name
     union all
-    select
-        'province'::text,
-        province_code,
-        province_name,
-        min(valid_from),
-        nullif(max(coalesce(valid_to, 'infinity'::date)), 'infinity'::date)
-    from {{ ref('dim_commune') }}
-    group by province_code, province_name
+    -- named for the territory the rows cover (ref_province_area_names): from 1 Jul 2025 the
+    -- former Tiền Giang within the new Đồng Tháp
+    select 'province'::text, province_code, area_name, valid_from, valid_to
+    from {{ ref('ref_province_area_names') }}
     union all
     select 'current_commune'::text, commune_code, commune_name, '-infinity'::date, null::date
     from {{ ref('dim_commune') }}

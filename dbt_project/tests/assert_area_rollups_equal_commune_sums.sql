@@ -1,5 +1,5 @@
 -- District, province and current-commune rows of rpt_poverty_indicators_by_area equal the
--- sums of their communes' rows (domain notes §3: rates of a district or province come from summed counts).
+-- sums of their communes' rows (rates of a district or province come from summed counts).
 -- Returns the mismatching area rows.
 
 with

@@ -1,11 +1,12 @@
--- Nothing silently dropped (domain notes §2): every household of every current review has
--- exactly one classification row per standard of the seed. Returns the households that do not.
+-- Nothing silently dropped: every household of every current review has exactly one
+-- classification row per standard of the seed and review year — a household listed twice in a
+-- year (int_review_households) once. Returns the households that do not.
 
 with
 
 households as (
 
-    select
+    select distinct
         households.household_key,
         current_reviews.review_year
     from {{ ref('stg_commune_reviews__households') }} as households

@@ -1,6 +1,6 @@
 -- The district, province and current-commune rows of the area marts built with
--- rollup_to_areas equal the sums of their communes' rows (domain notes §3: figures of an area
--- are sums over its communes; rates come from the sums). A commune's district, province and
+-- rollup_to_areas equal the sums of their communes' rows (figures of an area are sums over
+-- its communes; rates come from the sums). A commune's district, province and
 -- current commune are taken from fct_poverty_indicators.
 -- Returns, per mart, the area rows missing or differing from the sums of their communes.
 
@@ -8,9 +8,10 @@
     ('rpt_review_summary', ['review_year', 'standard_code', 'area_type'], [
         'communes_compared', 'total_households', 'poor_start', 'poor_escaped',
         'near_poor_to_poor', 'newly_poor', 're_poor', 'poor_left_review',
-        'poor_to_unclassifiable', 'poor_not_compared', 'poor_end', 'near_poor_start',
-        'near_poor_escaped', 'newly_near_poor', 're_near_poor', 'near_poor_left_review',
-        'near_poor_to_unclassifiable', 'near_poor_not_compared', 'near_poor_end',
+        'poor_to_unclassifiable', 'poor_not_compared', 'poor_not_reviewed', 'poor_end',
+        'near_poor_start', 'near_poor_escaped', 'newly_near_poor', 're_near_poor',
+        'near_poor_left_review', 'near_poor_to_unclassifiable', 'near_poor_not_compared',
+        'near_poor_not_reviewed', 'near_poor_end',
     ]),
     ('rpt_alkire_foster_indicators_by_area', ['review_year', 'standard_code', 'indicator_code'], [
         'total_households', 'total_members', 'poor_households', 'poor_members',
@@ -35,6 +36,22 @@ commune_provinces as (
         province_code,
         current_commune_code
     from {{ ref('fct_poverty_indicators') }}
+
+    union
+
+    -- the communes of the review summary that sent no review (households not reviewed)
+    select distinct
+        summary.area_code,
+        summary.review_year,
+        communes.district_code,
+        communes.province_code,
+        communes.current_commune_code
+    from {{ ref('rpt_review_summary') }} as summary
+    inner join {{ ref('dim_commune') }} as communes
+        on
+            summary.area_code = communes.commune_code
+            and {{ within_period(review_date('summary.review_year'), 'communes.valid_from', 'communes.valid_to') }}
+    where summary.area_level = 'commune' and summary.communes_reporting = 0
 
 ),
 
@@ -70,7 +87,7 @@ commune_provinces as (
             {%- for key in keys %}'{{ key }}', {{ key }}{{ ',' if not loop.last }}{% endfor %}
         ) as area_key,
         jsonb_build_object(
-            'communes_reporting', count(*)
+            'communes_reporting', sum(communes_reporting)
             {%- for column in sums %}, '{{ column }}', sum({{ column }}){% endfor %}
         ) as figures
     from {{ mart }}_communes

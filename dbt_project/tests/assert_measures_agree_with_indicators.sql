@@ -1,9 +1,10 @@
 -- The measure marts agree with fct_poverty_indicators and with each other. Returns a row per
 -- disagreement (check, keys, the two values):
---   review_summary_end      a commune's end-of-year poor / near-poor households and resident
---                           households (area total) are the indicators' counts of year t
---   review_summary_start    a compared commune's start-of-year counts are those of year t−1
---                           of the communes on its territory (itself, and any merged into it)
+--   review_summary_end      a reporting commune's end-of-year poor / near-poor households and
+--                           resident households (area total) are the indicators' counts of t
+--   review_summary_start    a compared commune's start-of-year counts plus those not reviewed
+--                           are those of year t−1 of the communes on its territory (itself,
+--                           and any merged into it)
 --   af_headcount            H of rpt_alkire_foster_by_area is the poor rate of
 --                           rpt_poverty_indicators_by_area, and M0 = H × A
 --   af_contributions        the contributions of a standard's indicators sum to 1 (M0 > 0)
@@ -21,7 +22,7 @@ indicators as (
 summary as (
 
     select * from {{ ref('rpt_review_summary') }}
-    where area_level = 'commune' and area_type = 'total'
+    where area_level = 'commune' and area_type = 'total' and communes_reporting = 1
 
 ),
 
@@ -70,7 +71,10 @@ review_summary_start as (
     select
         'review_summary_start' as failure,
         summary.area_code || ' ' || summary.review_year || ' ' || summary.standard_code as area_key,
-        jsonb_build_array(summary.poor_start, summary.near_poor_start)::text as mart_value,
+        jsonb_build_array(
+            summary.poor_start + summary.poor_not_reviewed,
+            summary.near_poor_start + summary.near_poor_not_reviewed
+        )::text as mart_value,
         jsonb_build_array(previous.poor_households, previous.near_poor_households)::text
             as expected_value
     from summary
@@ -82,8 +86,9 @@ review_summary_start as (
     where
         summary.communes_compared = 1
         and (
-            summary.poor_start <> previous.poor_households
-            or summary.near_poor_start <> previous.near_poor_households
+            summary.poor_start + summary.poor_not_reviewed <> previous.poor_households
+            or summary.near_poor_start + summary.near_poor_not_reviewed
+            <> previous.near_poor_households
         )
 
 ),

@@ -8,10 +8,12 @@ mapping is keyed by names, so it is turned into codes here and checked):
   Đồng Tháp, no districts);
 - ``ref_commune_successions_2025``: each of the 164 units → the one new unit it merged into.
 
-Two small seeds are kept by hand because the package does not hold them:
-``ref_commune_mergers_2024`` (Resolution 1202/NQ-UBTVQH15, 1 Nov 2024) and
-``ref_district_renames``. dbt assembles all five into the SCD2 ``dim_commune``; the ingest
-checks read the same seeds (``units_on`` / ``successor_on``), so both share one history.
+Three small seeds are kept by hand because the package does not hold them:
+``ref_commune_mergers_2024`` (the units closed by Resolutions 1013/NQ-UBTVQH15, 1 May 2024,
+and 1202/NQ-UBTVQH15, 1 Nov 2024), ``ref_commune_renames`` (a unit's name or type before a
+change that kept its code) and ``ref_district_renames``. dbt assembles all six into the SCD2
+``dim_commune``; the ingest checks read the same seeds (``units_on`` / ``successor_on``), so
+both share one history.
 """
 
 from __future__ import annotations
@@ -208,13 +210,22 @@ def successions() -> tuple[Succession, ...]:
 def units() -> tuple[Unit, ...]:
     """Every unit version, as dim_commune holds them (district renames aside)."""
     mergers = {s.predecessor: s for s in successions() if s.effective < REORGANISATION_2025}
-    hosts = {s.successor: s.effective for s in mergers.values()}
+    grown: dict[str, set[dt.date]] = {}
+    for s in mergers.values():
+        grown.setdefault(s.successor, set()).add(s.effective)
+    renames = {r["commune_code"]: r for r in _read("ref_commune_renames")}
     out: list[Unit] = []
     for r in _read("ref_communes_2024"):
-        bounds = [RECORDS_START, hosts.get(r["commune_code"]), REORGANISATION_2025]
-        bounds = [b for b in bounds if b]
-        out += [Unit(r["commune_code"], r["commune_name"], r["unit_type"], r["district_code"], start, end)
-                for start, end in zip(bounds, bounds[1:], strict=False)]
+        code, rename = r["commune_code"], renames.get(r["commune_code"])
+        renamed = dt.date.fromisoformat(rename["effective_date"]) if rename else None
+        changes = grown.get(code, set()) | {renamed} - {None}
+        bounds = sorted({RECORDS_START, REORGANISATION_2025}
+                        | {d for d in changes if RECORDS_START < d < REORGANISATION_2025})
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            before = renamed is not None and start < renamed
+            name = rename["name_before"] if before else r["commune_name"]
+            unit_type = rename["unit_type_before"] if before else r["unit_type"]
+            out.append(Unit(code, name, unit_type, r["district_code"], start, end))
     for r in _read("ref_commune_mergers_2024"):
         out.append(Unit(r["predecessor_code"], r["predecessor_name"], r["predecessor_unit_type"],
                         r["district_code"], RECORDS_START, dt.date.fromisoformat(r["effective_date"])))

@@ -2,9 +2,10 @@
 
 Reads ``marts.rpt_review_summary`` (the official standard of each review year: its
 ``is_official_standard`` rows) and writes ``<landing>/_reports/review_summary/<year>.xlsx``:
-the province, then each district followed by its communes, each with its urban, rural and
-total rows; resident households, the poor block (start of year, flows, end of year, rate) and
-the near-poor block, ready to attach to the province's report.
+the province (named as the mart names it: from 2025 "Tiền Giang (cũ), nay thuộc tỉnh Đồng
+Tháp"), then each district followed by its communes, each with its urban, rural and total rows;
+resident households, the poor block (start of year, households of territories not reviewed,
+flows, end of year, rate) and the near-poor block, ready to attach to the province's report.
 
 - :func:`summary_years` / :func:`summary_rows` — what the mart holds for the report.
 - :func:`workbook_bytes` — one year's workbook (pure: rows in, bytes out; deterministic).
@@ -45,6 +46,7 @@ IDENTITY_COLUMNS = [
 ]
 POOR_COLUMNS = [
     ("poor_start", "Số hộ nghèo đầu năm"),
+    ("poor_not_reviewed", "Số hộ nghèo năm trước của địa bàn không rà soát năm nay"),
     ("poor_escaped", "Số hộ thoát nghèo"),
     ("re_poor", "Số hộ tái nghèo"),
     ("newly_poor", "Số hộ nghèo phát sinh mới"),
@@ -57,6 +59,7 @@ POOR_COLUMNS = [
 ]
 NEAR_POOR_COLUMNS = [
     ("near_poor_start", "Số hộ cận nghèo đầu năm"),
+    ("near_poor_not_reviewed", "Số hộ cận nghèo năm trước của địa bàn không rà soát năm nay"),
     ("near_poor_escaped", "Số hộ thoát cận nghèo"),
     ("near_poor_to_poor", "Số hộ cận nghèo chuyển thành hộ nghèo"),
     ("poor_escaped_to_near_poor", "Số hộ nghèo chuyển thành hộ cận nghèo"),
@@ -79,15 +82,21 @@ NOTES = [
     "- Số hộ nghèo, hộ cận nghèo được tính lại từ danh sách hộ do xã gửi (kết quả rà soát định kỳ "
     "hiện hành của mỗi xã) theo chuẩn nghèo ghi ở đầu bảng; tỷ lệ = số hộ cuối năm / tổng số hộ dân "
     "cư của địa bàn (theo biểu tổng hợp của xã).",
-    "- Đầu năm: hộ có trong danh sách rà soát năm trước; cuối năm: hộ có trong danh sách rà soát năm "
-    "nay. Hộ được theo dõi theo mã hộ ổn định trong xã.",
-    "- Tái nghèo: hộ nghèo năm nay, năm trước không phải hộ nghèo hay cận nghèo nhưng đã có tên trong "
-    "danh sách hộ nghèo hoặc cận nghèo của một năm trước đó (định nghĩa tác nghiệp). Nghèo phát sinh "
-    "mới: hộ nghèo năm nay chưa từng có tên trong danh sách hộ nghèo, cận nghèo.",
-    "- Chưa đối chiếu được: hộ của xã không có kết quả rà soát năm trước.",
+    "- Xã: đơn vị hành chính cấp xã tại ngày 31/12 của năm rà soát; báo cáo gửi dưới mã của xã đã "
+    "sáp nhập được tính cho xã nhận sáp nhập, và một hộ có trong hai danh sách chỉ được tính một lần.",
+    "- Đầu năm: hộ có trong danh sách rà soát năm trước, thuộc địa bàn được rà soát năm nay; cuối "
+    "năm: hộ có trong danh sách rà soát năm nay. Hộ được theo dõi theo mã hộ ổn định (kể cả qua "
+    "sáp nhập).",
+    "- Không rà soát năm nay: hộ có trong danh sách năm trước của địa bàn không có kết quả rà soát "
+    "năm nay; đầu năm + không rà soát năm nay = cuối năm trước trên cùng địa bàn.",
+    "- Tái nghèo: hộ nghèo năm nay, năm trước không phải hộ nghèo hay cận nghèo, và đã là hộ nghèo "
+    "trong một lần rà soát trước đó (đã thoát nghèo rồi nghèo lại). Nghèo phát sinh mới: hộ nghèo "
+    "năm nay, năm trước không phải hộ nghèo hay cận nghèo, chưa từng là hộ nghèo (kể cả khi trước "
+    "đó là hộ cận nghèo hoặc không có tên trong danh sách). Tương tự với tái cận nghèo.",
+    "- Chưa đối chiếu được: hộ của xã không có kết quả rà soát năm trước trên địa bàn.",
     "- Hộ nghèo cuối năm = đầu năm − thoát nghèo − không còn trong danh sách − không phân loại được "
     "+ tái nghèo + phát sinh mới + từ cận nghèo chuyển lên + chưa đối chiếu được.",
-    "Nguồn: kho dữ liệu giảm nghèo tỉnh Tiền Giang (marts.rpt_review_summary).",
+    "Nguồn: kho dữ liệu giảm nghèo (marts.rpt_review_summary).",
 ]
 
 def summary_years(conn: psycopg.Connection) -> list[int]:
@@ -182,9 +191,10 @@ def workbook_bytes(year: int, standard: dict, rows: Sequence[dict]) -> bytes:
         0, 0, 0, last_column,
         f"BẢNG TỔNG HỢP KẾT QUẢ RÀ SOÁT HỘ NGHÈO, HỘ CẬN NGHÈO NĂM {year}", title,
     )
+    province = next((r.get("area_name") for r in rows if r["area_level"] == "province"), None)
     sheet.write_string(
         1, 0,
-        neutralise(f"Tỉnh Tiền Giang – theo {standard['standard_name_vi']} "
+        neutralise(f"{province or 'Tỉnh Tiền Giang'} – theo {standard['standard_name_vi']} "
                   f"({standard['standard_code']})"),
         bold,
     )

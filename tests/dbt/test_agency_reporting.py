@@ -218,8 +218,8 @@ def test_every_commune_and_agency_is_expected(built):
         built, "select submission_kind, period, count(*) as n from marts.fct_submission_status "
                "where is_expected group by 1, 2")}
     quarterly = [a for a in registry.agencies() if a["reporting_frequency"] == "quarterly"]
-    # the units of each year's review date: 164 + the commune closed on 1 Nov 2024, then 164
-    assert counts[("commune_periodic_review", "2021")] == 165  # configured years from 2021 …
+    # the units of each year's review date: 164 + the 8 communes closed in 2024, then 164
+    assert counts[("commune_periodic_review", "2021")] == 172  # configured years from 2021 …
     assert counts[("commune_periodic_review", "2024")] == 164  # … to the as-of year
     assert counts[("commune_periodic_review", "2021")] == len(reference.units_on(dt.date(2021, 12, 31)))
     assert ("commune_periodic_review", "2025") not in counts
@@ -254,7 +254,8 @@ def test_reporting_rates(built):
         # Mỹ Tho: 28249 on time, 28252 and 28261 late, 28264 rejected, the rest missing
         ("district", "815", "commune_periodic_review", "2023"):
             (my_tho, 4, 3, 0, 1, 2, 1, my_tho - 4, rate(3, my_tho), rate(1, my_tho)),
-        ("district", "816", "commune_periodic_review", "2023"): (10, 0, 0, 0, 0, 0, 0, 10, 0, 0),
+        # Gò Công had 12 units until two of its wards merged on 1 May 2024
+        ("district", "816", "commune_periodic_review", "2023"): (12, 0, 0, 0, 0, 0, 0, 12, 0, 0),
         ("province", "82", "commune_periodic_review", "2023"):
             (communes, 4, 3, 0, 1, 2, 1, communes - 4, rate(3, communes), rate(1, communes)),
         # departments: STC on time, SNNPTNT rejected, the rest (SYT …) missing

@@ -79,8 +79,9 @@ POOR, NEAR = "poor", "near_poor"
 
 
 def _python_flows(classified: list[dict], reviews: set[tuple]) -> dict[tuple, Counter]:
-    """Flows per (commune, year, standard) from the classified households: the domain notes'
-    definitions, written independently of the SQL."""
+    """Flows per (commune, year, standard) from the classified households, written
+    independently of the SQL: re-poor needs a poor year before t−1, re-near-poor a near-poor
+    one; the rest is newly poor / near-poor."""
     history: dict[tuple, dict[int, str]] = defaultdict(dict)
     commune_of = {}
     for r in classified:
@@ -100,7 +101,9 @@ def _python_flows(classified: list[dict], reviews: set[tuple]) -> dict[tuple, Co
                 counts["poor_not_compared"] += now == POOR
                 counts["near_poor_not_compared"] += now == NEAR
                 continue
-            listed = any(s in (POOR, NEAR) for y, s in states.items() if y < year)
+            # an earlier review: before t−1
+            poor_earlier = any(s == POOR for y, s in states.items() if y < year - 1)
+            near_earlier = any(s == NEAR for y, s in states.items() if y < year - 1)
             counts["poor_start"] += before == POOR
             counts["near_poor_start"] += before == NEAR
             if before == POOR and now != POOR:
@@ -113,9 +116,9 @@ def _python_flows(classified: list[dict], reviews: set[tuple]) -> dict[tuple, Co
                         "unclassifiable": "near_poor_to_unclassifiable"}
                 counts[flow[now]] += 1
             if now == POOR and before not in (POOR, NEAR):
-                counts["re_poor" if listed else "newly_poor"] += 1
+                counts["re_poor" if poor_earlier else "newly_poor"] += 1
             if now == NEAR and before not in (POOR, NEAR):
-                counts["re_near_poor" if listed else "newly_near_poor"] += 1
+                counts["re_near_poor" if near_earlier else "newly_near_poor"] += 1
             counts["poor_escaped_to_near_poor"] += before == POOR and now == NEAR
     return out
 

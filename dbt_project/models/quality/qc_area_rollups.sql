@@ -9,7 +9,8 @@
         'grain': ['review_year', 'standard_code'],
         'detail': "''",
         'measures': [
-            'communes_reporting', 'total_households', 'total_members', 'reviewed_households',
+            'communes_reporting', 'submissions_reporting', 'total_households', 'total_members',
+            'reviewed_households',
             'poor_households', 'near_poor_households', 'poor_members', 'near_poor_members',
             'households_classified_exact', 'households_classified_proxy',
             'households_unclassifiable',
@@ -22,9 +23,10 @@
         'measures': [
             'communes_reporting', 'communes_compared', 'total_households', 'poor_start',
             'poor_escaped', 'near_poor_to_poor', 'newly_poor', 're_poor', 'poor_left_review',
-            'poor_to_unclassifiable', 'poor_not_compared', 'poor_end', 'near_poor_start',
-            'near_poor_escaped', 'newly_near_poor', 're_near_poor', 'near_poor_left_review',
-            'near_poor_to_unclassifiable', 'near_poor_not_compared', 'near_poor_end',
+            'poor_to_unclassifiable', 'poor_not_compared', 'poor_not_reviewed', 'poor_end',
+            'near_poor_start', 'near_poor_escaped', 'newly_near_poor', 're_near_poor',
+            'near_poor_left_review', 'near_poor_to_unclassifiable', 'near_poor_not_compared',
+            'near_poor_not_reviewed', 'near_poor_end',
         ],
     },
 ] %}

@@ -1,5 +1,8 @@
 -- Every commune of every review year, present in the marts or reported missing: one row per
--- commune × review year with its state (the quality gate expects present or reported_missing).
+-- commune code × review year with its state (the quality gate expects present or
+-- reported_missing). A code is present when its current review is counted in
+-- fct_poverty_indicators — in its own row, or, for a code closed by a merger, in the row of the
+-- unit that took it in — since fct_submission_status reports submissions by the code sent.
 -- The communes of a year are those of dim_commune (valid on 31 December of the year when
 -- dim_commune carries validity dates), those fct_submission_status expects, and those with
 -- indicators; a commune that is in none of them is not of that year.
@@ -28,9 +31,13 @@ status as (
 present as (
 
     select distinct
-        commune_code,
-        review_year
-    from {{ ref('fct_poverty_indicators') }}
+        current_reviews.commune_code,
+        current_reviews.review_year
+    from {{ ref('int_commune_reviews_current') }} as current_reviews
+    inner join {{ ref('fct_poverty_indicators') }} as indicators
+        on
+            current_reviews.unit_commune_code = indicators.commune_code
+            and current_reviews.review_year = indicators.review_year
 
 ),
 

@@ -1,7 +1,7 @@
 {#-
     A rate column equals its numerator over its denominator (both SQL expressions over the
     model's columns), is null exactly when the denominator is null or 0, and lies in 0–1.
-    Official rates are fractions of all resident households (domain notes §3).
+    Official rates are fractions of all resident households.
 -#}
 {% test rate_matches_counts(model, column_name, numerator, denominator, tolerance=1e-12) %}
 

@@ -1,6 +1,6 @@
 {#-
     A stock at the end of a period equals the stock at its start, minus the outflows, plus the
-    inflows (shared/domain/poverty-standards.md §3: poor_end = poor_start − escaped +
+    inflows (poor_end = poor_start − escaped +
     near_poor_to_poor + newly_poor + re_poor, with the terms that keep it exact when
     households leave the review or cannot be classified). `start` and every flow are columns
     of the model. Returns the rows where the identity does not hold.

@@ -348,7 +348,7 @@ class _Panel:
             "active": np.ones(k, dtype=bool),
             "entry": np.full(k, year),
             "prev": np.zeros(k, dtype=np.int64),
-            "ever": np.zeros(k, dtype=bool),
+            "ever_poor": np.zeros(k, dtype=bool),
         }
         if self.cols:
             self.cols = {c: np.concatenate([self.cols[c], v]) for c, v in new.items()}
@@ -496,17 +496,19 @@ def _review(
     needs = _pick_codes(c["uneed"][idx], p, _NEED_STRINGS)
 
     # Notes, and the flow bookkeeping for next year.
-    prev, ever = c["prev"][idx], c["ever"][idx]
+    # re-poor (tái nghèo): poor again after a year not poor, and poor in an earlier review;
+    # newly poor: never poor before (a near-poor past does not count)
+    prev, ever_poor = c["prev"][idx], c["ever_poor"][idx]
     note = np.full(n, None, dtype=object)
     if j:
         note[(prev == 1) & (cls == 0)] = "Thoát cận nghèo"
         note[(prev == 2) & (cls < 2)] = "Thoát nghèo"
-        note[(prev == 0) & (cls == 2) & ever] = "Tái nghèo"
-        note[(cls == 2) & ~ever] = "Phát sinh nghèo"
+        note[(prev == 0) & (cls == 2) & ever_poor] = "Tái nghèo"
+        note[(prev == 0) & (cls == 2) & ~ever_poor] = "Phát sinh nghèo"
         note[c["entry"][idx] == year] = "Hộ mới tách hộ"
     c["prev"][:] = 0
     c["prev"][idx] = cls
-    c["ever"][idx] |= listed
+    c["ever_poor"][idx] |= cls == 2
 
     width = max(5, len(str(len(c["alpha"]))))
     hamlet_word = "Ấp" if rural else "Khu phố"

@@ -3,8 +3,9 @@
 The simulation follows the territory of each unit of the 164-unit list through the years; this
 module cuts and joins those lists along the reorganisations of ``poverty_pipeline.reference``:
 
-- before a 2024 merger (Resolution 1202/NQ-UBTVQH15, 1 Nov 2024) the commune it closed sends
-  its own review: the host's hamlets are shared out, the last ones to the closed commune;
+- before a 2024 merger (Resolutions 1013/NQ-UBTVQH15, 1 May 2024, and 1202/NQ-UBTVQH15,
+  1 Nov 2024: every merger of ``ref_commune_mergers_2024``) each commune it closed sends its own
+  review: the host's hamlets are shared out, the last ones to the closed communes;
 - after it, the host lists those households under their former commune's code
   (``28531-HO0012``), as a merged commune keeps them;
 - from 1 Jul 2025 each new unit sends one review for all the units merged into it, every
@@ -60,11 +61,14 @@ def _closed_by(host: str) -> list[reference.Succession]:
             if s.successor == host and s.effective < reference.REORGANISATION_2025]
 
 
-def _closed_hamlets(frame: YearFrame, plan: CommunePlan, share: int, of: int) -> np.ndarray:
-    """Rows of the hamlets that belonged to a closed commune: the last ``share``/``of``."""
+def _closed_hamlets(frame: YearFrame, plan: CommunePlan, index: int, closed: int) -> np.ndarray:
+    """Rows of the hamlets that belonged to the ``index``-th of the ``closed`` communes the host
+    took in: from the last hamlets backwards, a band of 1/(closed + 2) of them each (a third
+    for a single one), so every closed commune and the host keep hamlets of their own."""
     numbers = np.array([int(str(a).rsplit(" ", 1)[-1]) for a in frame.columns["ap"]])
-    first = plan.hamlets - max(1, plan.hamlets * share // of) + 1
-    return numbers >= first
+    band = max(1, plan.hamlets // (closed + 2))
+    last = plan.hamlets - index * band
+    return (numbers > last - band) & (numbers <= last)
 
 
 def _take(frame: YearFrame, rows: np.ndarray) -> YearFrame:
@@ -117,7 +121,7 @@ def _pieces(frame: YearFrame, plan: CommunePlan,
     rest = np.ones(len(frame.columns["ma_ho"]), dtype=bool)
     pieces: list[tuple[str, np.ndarray]] = []
     for i, step in enumerate(closed):
-        rows = _closed_hamlets(frame, plan, 1, 3 + i) & rest
+        rows = _closed_hamlets(frame, plan, i, len(closed)) & rest
         rest &= ~rows
         pieces.append((step.predecessor, rows))
     return [(plan.code, rest), *pieces]

@@ -1,9 +1,19 @@
--- Whether a commune's review of year t can be compared with the year before: some current
--- review of t−1 covers its territory — its own, or one of a commune that merged into it by
--- t's review date (28531's 2023 review for TT Tân Hiệp 2024; Phường 4's 2024 review for
--- Phường Đạo Thạnh 2025).
+-- Whether a unit's review of year t can be compared with the year before: some current review
+-- of t−1 covers its territory — its own, or one of a commune that merged into it by t's review
+-- date (28531's 2023 review for TT Tân Hiệp 2024; Phường 4's 2024 review for Phường Đạo Thạnh
+-- 2025). One row per unit of the review date with a review of t (int_unit_reviews), whatever
+-- codes its reviews were sent under.
 
 with
+
+unit_reviews as (
+
+    select
+        commune_code,
+        review_year
+    from {{ ref('int_unit_reviews') }}
+
+),
 
 current_reviews as (
 
@@ -25,6 +35,7 @@ code_periods as (
 
 ),
 
+-- the units of t that hold the territory of a review of t−1
 previous_on_territory as (
 
     select distinct
@@ -41,19 +52,14 @@ previous_on_territory as (
 final as (
 
     select
-        current_reviews.commune_code,
-        current_reviews.review_year,
+        unit_reviews.commune_code,
+        unit_reviews.review_year,
         previous_on_territory.commune_code is not null as has_previous_review
-    from current_reviews
-    left join code_periods as this_year
-        on
-            current_reviews.commune_code = this_year.submitted_code
-            and {{ within_period(review_date('current_reviews.review_year'), 'this_year.period_from', 'this_year.period_to') }}
+    from unit_reviews
     left join previous_on_territory
         on
-            coalesce(this_year.commune_code, current_reviews.commune_code)
-            = previous_on_territory.commune_code
-            and current_reviews.review_year = previous_on_territory.review_year
+            unit_reviews.commune_code = previous_on_territory.commune_code
+            and unit_reviews.review_year = previous_on_territory.review_year
 
 )
 

@@ -1,7 +1,8 @@
 -- Every version of every commune-level unit (SCD type 2 rows, valid_from ≤ day < valid_to):
 -- the units of the 2024 list from the start of records to the 2025 reorganisation, split where
--- a 2024 merger grew them or their district was renamed; the communes closed by the 2024
--- mergers until their closing day; the 2025 units from 1 Jul 2025 on (no districts).
+-- a 2024 merger grew them, they were renamed or changed type (ref_commune_renames: Xã Bình Phú
+-- became a thị trấn on 1 Oct 2022) or their district was renamed; the communes closed by the
+-- 2024 mergers until their closing day; the 2025 units from 1 Jul 2025 on (no districts).
 
 with
 
@@ -26,6 +27,12 @@ mergers_2024 as (
 district_renames as (
 
     select * from {{ ref('ref_district_renames') }}
+
+),
+
+commune_renames as (
+
+    select * from {{ ref('ref_commune_renames') }}
 
 ),
 
@@ -97,6 +104,13 @@ change_days as (
     inner join district_renames
         on pre_2025_units.district_code = district_renames.district_code
 
+    union
+
+    select
+        commune_code,
+        effective_date
+    from commune_renames
+
 ),
 
 bounds as (
@@ -141,8 +155,16 @@ pre_2025_versions as (
 
     select
         intervals.commune_code,
-        pre_2025_units.commune_name,
-        pre_2025_units.unit_type,
+        case
+            when commune_renames.effective_date > intervals.valid_from
+                then commune_renames.name_before
+            else pre_2025_units.commune_name
+        end as commune_name,
+        case
+            when commune_renames.effective_date > intervals.valid_from
+                then commune_renames.unit_type_before
+            else pre_2025_units.unit_type
+        end as unit_type,
         pre_2025_units.district_code,
         case
             when district_renames.effective_date > intervals.valid_from
@@ -158,6 +180,8 @@ pre_2025_versions as (
         on intervals.commune_code = pre_2025_units.commune_code
     left join district_renames
         on pre_2025_units.district_code = district_renames.district_code
+    left join commune_renames
+        on intervals.commune_code = commune_renames.commune_code
     where intervals.valid_to is not null
 
 ),

@@ -1,7 +1,10 @@
 -- The current periodic review of each commune and review year: a correction is a new file,
 -- and the newest accepted one supersedes the earlier ones (contract: "Where and how it arrives").
 -- The commune code is resolved twice: to the unit valid on the review date (31 Dec of the
--- review year) and to the unit holding that territory today.
+-- review year) and to the unit holding that territory today. A review sent under a code closed
+-- by then (accepted with a warning) counts for the unit of the review date: unit_commune_code,
+-- the key of every commune-level figure; is_unit_own_review tells the unit's own review (sent
+-- under its own code) from one sent for part of its territory under a closed code.
 
 with
 
@@ -62,6 +65,9 @@ final as (
         on_review_date.commune_code as review_commune_code,
         on_review_date.district_code as review_district_code,
         on_review_date.merged_on as merged_on,
+        coalesce(on_review_date.commune_code, current_reviews.commune_code) as unit_commune_code,
+        coalesce(on_review_date.commune_code, current_reviews.commune_code)
+        = current_reviews.commune_code as is_unit_own_review,
         today.commune_code as current_commune_code,
         current_reviews.applied_standard_code,
         current_reviews.prepared_on,

@@ -27,12 +27,16 @@
 
 with
 
-current_reviews as (
+-- one row per household and review year (a household listed twice counts once)
+counted_rows as (
 
     select
         submission_id,
-        review_year
-    from {{ ref('int_commune_reviews_current') }}
+        household_row_number,
+        review_year,
+        unit_commune_code
+    from {{ ref('int_review_households') }}
+    where is_counted
 
 ),
 
@@ -59,15 +63,17 @@ current_households as materialized (
 
     select
         households.household_key as household_key,
-        current_reviews.review_year as review_year,
-        households.commune_code as commune_code,
+        counted_rows.review_year as review_year,
+        counted_rows.unit_commune_code as commune_code,
         households.submission_id as submission_id
         {%- for column in flag_columns %},
         households.{{ column }} as {{ column }}
         {%- endfor %}
     from households
-    inner join current_reviews
-        on households.submission_id = current_reviews.submission_id
+    inner join counted_rows
+        on
+            households.submission_id = counted_rows.submission_id
+            and households.household_row_number = counted_rows.household_row_number
 
 ),
 

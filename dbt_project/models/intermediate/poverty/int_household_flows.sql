@@ -1,21 +1,32 @@
--- Each household's move between two consecutive periodic reviews of its commune, under every
--- standard (shared/domain/poverty-standards.md §3). A household is followed by its stable
--- key (commune + ma_ho, kept across a merger: see the household_key macro), so a resubmission (the newest accepted file) simply replaces the
--- list it corrects. One row per household × review year t × standard for every household on
--- the commune's list of t or of t−1, when the commune has a current review of t.
+-- Each household's move between two consecutive periodic reviews, under every standard. A
+-- household is followed by its stable key (its former commune + ma_ho, kept across a merger:
+-- see the household_key macro), so a resubmission (the newest accepted file) simply replaces
+-- the list it corrects, and a household listed twice in a year counts once
+-- (int_review_households). One row per household × review year t × standard for every
+-- household on a list of t, and every household on a list of t−1 that is on no list of t,
+-- for the review years with at least one review. Every row is filed under the unit of t's
+-- review date: the unit its review of t counts for, or — for a household gone from the lists
+-- — the unit that holds the territory of its commune of t−1 on t's review date.
 --
--- States: poor, near_poor, neither, unclassifiable (the warehouse could not classify it) or
--- absent (not on that year's list). Flows (operational definitions, the official wording
--- of "re-poor" is unconfirmed):
---   newly poor    poor in t, not poor/near-poor in t−1, never on a list (poor or near-poor,
---                 same standard) in any earlier year
---   re-poor       poor in t, not poor/near-poor in t−1, on a list in an earlier year
---   (the same two for near-poor: newly_near_poor, re_near_poor)
---   left review   on the list of t−1, absent from the list of t
---   not compared  no current review of t−1 covers the commune's territory (its own, or one of
---                 a commune merged into it since): no flow can be told
--- Identity (tests): poor_end = poor_start − escaped − poor_left_review
---   − poor_to_unclassifiable + near_poor_to_poor + newly_poor + re_poor + poor_not_compared.
+-- States: poor, near_poor, neither, unclassifiable (the warehouse could not classify it),
+-- absent (on no list of t although its territory was reviewed in t) or not_reviewed (on no
+-- list of t, and its territory had no review of t: neither the unit holding it sent its own
+-- review, nor a review of t was sent under the code that listed it in t−1 or under the code of
+-- its unit of t−1). Flows:
+--   newly poor      poor in t, not poor or near-poor in t−1, never poor in an earlier review
+--                   (before t−1), even if it was near-poor earlier or off the list
+--   re-poor         poor in t, not poor or near-poor in t−1, poor in an earlier review: it
+--                   escaped and fell back (tái nghèo)
+--   near-poor → poor  near-poor in t−1, poor in t (before re-poor / newly poor)
+--   (likewise newly_near_poor and re_near_poor, the latter needing an earlier near-poor year)
+--   left review     on the list of t−1, absent in t
+--   not reviewed    on the list of t−1, not_reviewed in t
+--   not compared    no current review of t−1 covers the unit's territory: no flow can be told
+-- Identities (tests and the quality gate), per area:
+--   poor_end = poor_start − escaped − poor_left_review − poor_to_unclassifiable
+--              + near_poor_to_poor + newly_poor + re_poor + poor_not_compared
+--   poor_start(t) + poor_not_reviewed(t) = poor_end(t−1) on the same territory
+-- (and the near-poor counterparts).
 
 with
 
@@ -26,10 +37,28 @@ classified as (
         review_year,
         standard_code,
         commune_code,
+        submitted_commune_code,
         area_type,
         member_count,
         coalesce(classification, 'unclassifiable') as household_state
     from {{ ref('int_households_classified') }}
+
+),
+
+-- the years some review was sent for: a year nobody reviewed yet has no flows
+review_years as (
+
+    select distinct review_year
+    from {{ ref('int_unit_reviews') }}
+
+),
+
+reviewed_codes as (
+
+    select distinct
+        commune_code as submitted_code,
+        review_year
+    from {{ ref('int_commune_reviews_current') }}
 
 ),
 
@@ -44,7 +73,107 @@ code_periods as (
 
 ),
 
+compared_reviews as (
+
+    select
+        commune_code,
+        review_year,
+        has_previous_review
+    from {{ ref('int_commune_reviews_compared') }}
+
+),
+
 household_years as (
+
+    select
+        *,
+        coalesce(bool_or(household_state = 'poor') over earlier_reviews, false)
+            as was_poor_earlier,
+        coalesce(bool_or(household_state = 'near_poor') over earlier_reviews, false)
+            as was_near_poor_earlier
+    from classified
+    window earlier_reviews as (
+        -- the reviews before t−1
+        partition by household_key, standard_code
+        order by review_year
+        range between unbounded preceding and 2 preceding
+    )
+
+),
+
+-- households on a list of t, with their state in t−1
+listed as (
+
+    select
+        this_year.household_key as household_key,
+        this_year.review_year as review_year,
+        this_year.standard_code as standard_code,
+        this_year.commune_code as commune_code,
+        this_year.area_type as area_type,
+        this_year.member_count as member_count,
+        compared_reviews.has_previous_review as has_previous_review,
+        coalesce(last_year.household_state, 'absent') as previous_state,
+        this_year.household_state as current_state,
+        this_year.was_poor_earlier as was_poor_earlier,
+        this_year.was_near_poor_earlier as was_near_poor_earlier
+    from household_years as this_year
+    inner join compared_reviews
+        on
+            this_year.commune_code = compared_reviews.commune_code
+            and this_year.review_year = compared_reviews.review_year
+    left join household_years as last_year
+        on
+            this_year.household_key = last_year.household_key
+            and this_year.standard_code = last_year.standard_code
+            and this_year.review_year = last_year.review_year + 1
+
+),
+
+-- households on a list of t−1 and on no list of t, under the unit holding their territory in t
+gone as (
+
+    select
+        last_year.household_key as household_key,
+        last_year.review_year + 1 as review_year,
+        last_year.standard_code as standard_code,
+        coalesce(holder.commune_code, last_year.commune_code) as commune_code,
+        last_year.area_type as area_type,
+        last_year.member_count as member_count,
+        last_year.household_state as previous_state,
+        exists (
+            select 1
+            from reviewed_codes
+            where
+                reviewed_codes.review_year = last_year.review_year + 1
+                and reviewed_codes.submitted_code in (
+                    coalesce(holder.commune_code, last_year.commune_code),
+                    last_year.submitted_commune_code,
+                    last_year.commune_code
+                )
+        ) as is_reviewed
+    from household_years as last_year
+    inner join review_years
+        on last_year.review_year + 1 = review_years.review_year
+    left join code_periods as holder
+        on
+            last_year.commune_code = holder.submitted_code
+            and {{ within_period(review_date('last_year.review_year + 1'), 'holder.period_from', 'holder.period_to') }}
+    where not exists (
+        select 1
+        from household_years as this_year
+        where
+            this_year.household_key = last_year.household_key
+            and this_year.standard_code = last_year.standard_code
+            and this_year.review_year = last_year.review_year + 1
+    )
+
+),
+
+pairs as (
+
+    select * from listed
+
+    union all
 
     select
         household_key,
@@ -53,59 +182,12 @@ household_years as (
         commune_code,
         area_type,
         member_count,
-        household_state,
-        coalesce(
-            bool_or(household_state in ('poor', 'near_poor')) over (
-                partition by household_key, standard_code
-                order by review_year
-                rows between unbounded preceding and 1 preceding
-            ),
-            false
-        ) as was_listed_before
-    from classified
-
-),
-
-pairs as (
-
-    select
-        coalesce(this_year.household_key, last_year.household_key) as household_key,
-        coalesce(this_year.review_year, last_year.review_year + 1) as review_year,
-        coalesce(this_year.standard_code, last_year.standard_code) as standard_code,
-        -- a household gone from the list counts in the commune that holds its old commune's
-        -- territory in t (the same commune unless it merged)
-        coalesce(this_year.commune_code, moved.commune_code, last_year.commune_code) as commune_code,
-        coalesce(this_year.area_type, last_year.area_type) as area_type,
-        coalesce(this_year.member_count, last_year.member_count) as member_count,
-        coalesce(last_year.household_state, 'absent') as previous_state,
-        coalesce(this_year.household_state, 'absent') as current_state,
-        -- absent in t: it was on the list of t−1 at least
-        coalesce(this_year.was_listed_before, true) as was_listed_before
-    from household_years as this_year
-    full outer join household_years as last_year
-        on
-            this_year.household_key = last_year.household_key
-            and this_year.standard_code = last_year.standard_code
-            and this_year.review_year = last_year.review_year + 1
-    left join code_periods as moved
-        on
-            this_year.household_key is null
-            and last_year.commune_code = moved.submitted_code
-            and {{ within_period(review_date('last_year.review_year + 1'), 'moved.period_from', 'moved.period_to') }}
-
-),
-
-compared as (
-
-    select
-        pairs.*,
-        compared_reviews.has_previous_review
-    from pairs
-    -- a row of t exists only when the commune has a current review of t
-    inner join {{ ref('int_commune_reviews_compared') }} as compared_reviews
-        on
-            pairs.commune_code = compared_reviews.commune_code
-            and pairs.review_year = compared_reviews.review_year
+        true as has_previous_review,
+        previous_state,
+        case when is_reviewed then 'absent' else 'not_reviewed' end as current_state,
+        false as was_poor_earlier,
+        false as was_near_poor_earlier
+    from gone
 
 ),
 
@@ -121,8 +203,11 @@ final as (
         has_previous_review,
         previous_state,
         current_state,
-        was_listed_before,
+        was_poor_earlier,
+        was_near_poor_earlier,
         case
+            when current_state = 'not_reviewed'
+                then case when previous_state = 'poor' then 'poor_not_reviewed' end
             when not has_previous_review
                 then case when current_state = 'poor' then 'poor_not_compared' end
             when previous_state = 'poor' then
@@ -135,10 +220,12 @@ final as (
                 end
             when current_state <> 'poor' then null
             when previous_state = 'near_poor' then 'near_poor_to_poor'
-            when was_listed_before then 're_poor'
+            when was_poor_earlier then 're_poor'
             else 'newly_poor'
         end as poverty_flow,
         case
+            when current_state = 'not_reviewed'
+                then case when previous_state = 'near_poor' then 'near_poor_not_reviewed' end
             when not has_previous_review
                 then case when current_state = 'near_poor' then 'near_poor_not_compared' end
             when previous_state = 'near_poor' then
@@ -151,10 +238,10 @@ final as (
                 end
             when current_state <> 'near_poor' then null
             when previous_state = 'poor' then 'poor_to_near_poor'
-            when was_listed_before then 're_near_poor'
+            when was_near_poor_earlier then 're_near_poor'
             else 'newly_near_poor'
         end as near_poverty_flow
-    from compared
+    from pairs
 
 )
 

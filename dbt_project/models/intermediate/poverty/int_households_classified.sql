@@ -1,8 +1,8 @@
 -- Every household of every current review classified under every standard of the seed
--- (DESIGN.md "Every standard, every year"). Thresholds and the cut-off come from
+-- (every standard, every year). Thresholds and the cut-off come from
 -- ref_poverty_standards; nothing here is specific to one standard.
 --
--- Rule (shared/domain/poverty-standards.md §1–2), I = income, D = deprived indicators,
+-- Rule: I = income, D = deprived indicators,
 -- k = cut-off, lines by area, "≤" inclusive ("từ đủ X trở xuống"):
 --   I missing                                   → unclassifiable (income_missing)
 --   income-only line set and I ≤ it             → poor
@@ -25,11 +25,25 @@ current_reviews as (
 
 ),
 
+-- one row per household and review year (a household listed twice counts once)
+counted_rows as (
+
+    select
+        submission_id,
+        household_row_number,
+        review_year,
+        unit_commune_code
+    from {{ ref('int_review_households') }}
+    where is_counted
+
+),
+
 households as (
 
     select
         household_key,
         submission_id,
+        household_row_number,
         commune_code,
         area_type,
         member_count,
@@ -71,15 +85,20 @@ current_households as (
 
     select
         households.household_key as household_key,
-        current_reviews.review_year as review_year,
+        counted_rows.review_year as review_year,
         households.submission_id as submission_id,
-        households.commune_code as commune_code,
+        counted_rows.unit_commune_code as commune_code,
+        households.commune_code as submitted_commune_code,
         households.area_type as area_type,
         households.member_count as member_count,
         households.income_per_member_monthly as income_per_member_monthly,
         households.commune_classification as commune_classification,
         current_reviews.applied_standard_code as applied_standard_code
     from households
+    inner join counted_rows
+        on
+            households.submission_id = counted_rows.submission_id
+            and households.household_row_number = counted_rows.household_row_number
     inner join current_reviews
         on households.submission_id = current_reviews.submission_id
 
@@ -116,6 +135,7 @@ household_standards as (
         standards.standard_code as standard_code,
         current_households.submission_id as submission_id,
         current_households.commune_code as commune_code,
+        current_households.submitted_commune_code as submitted_commune_code,
         current_households.area_type as area_type,
         current_households.member_count as member_count,
         current_households.income_per_member_monthly as income_per_member_monthly,
@@ -195,6 +215,7 @@ final as (
         standard_code,
         submission_id,
         commune_code,
+        submitted_commune_code,
         area_type,
         member_count,
         income_per_member_monthly,

@@ -9,6 +9,11 @@
 --                   in its own list (phan_loai_cua_xa)
 --   classification  phan_loai_cua_xa vs the warehouse's classification under the standard
 --                   the commune applied, for households classified exactly (not by proxy)
+--   duplicate_household
+--                   a household another row of the year's reviews lists too (the same
+--                   territory sent twice: a code closed by a merger and its successor): it
+--                   counts once, from that row (int_review_households); each other row gets
+--                   a warning naming the code and row it counts from
 
 with
 
@@ -166,7 +171,9 @@ rate_discrepancies as (
         claimed_count::text as count_value,
         total_households::text as denominator_value,
         area_type,
-        null::text as standard_code
+        null::text as standard_code,
+        null::text as other_commune,
+        null::text as other_row
     from rate_checks
     where abs(claimed_rate_percent - expected_rate_percent) > rate_tolerance
 
@@ -185,7 +192,9 @@ count_discrepancies as (
         area_claims.claimed_count::text as count_value,
         area_claims.total_households::text as denominator_value,
         area_claims.area_type as area_type,
-        null::text as standard_code
+        null::text as standard_code,
+        null::text as other_commune,
+        null::text as other_row
     from area_claims
     inner join rules
         on
@@ -210,7 +219,9 @@ classification_discrepancies as (
         null::text as count_value,
         null::text as denominator_value,
         households.area_type as area_type,
-        classified.standard_code as standard_code
+        classified.standard_code as standard_code,
+        null::text as other_commune,
+        null::text as other_row
     from current_reviews
     inner join households
         on current_reviews.submission_id = households.submission_id
@@ -228,6 +239,29 @@ classification_discrepancies as (
 
 ),
 
+duplicate_discrepancies as (
+
+    select
+        duplicates.submission_id as submission_id,
+        duplicates.commune_code as commune_code,
+        duplicates.review_year as review_year,
+        rules.rule as rule,
+        duplicates.household_row_number as row_number,
+        null::text as claimed_value,
+        duplicates.counted_commune_code as expected_value,
+        null::text as count_value,
+        null::text as denominator_value,
+        null::text as area_type,
+        null::text as standard_code,
+        duplicates.counted_commune_code as other_commune,
+        duplicates.counted_row_number::text as other_row
+    from {{ ref('int_review_households') }} as duplicates
+    inner join rules
+        on rules.check_type = 'duplicate_household'
+    where not duplicates.is_counted
+
+),
+
 discrepancies as (
 
     select * from rate_discrepancies
@@ -235,6 +269,8 @@ discrepancies as (
     select * from count_discrepancies
     union all
     select * from classification_discrepancies
+    union all
+    select * from duplicate_discrepancies
 
 ),
 
@@ -253,20 +289,26 @@ final as (
         rules.check_type as check_type,
         rules.severity as severity,
         -- Vietnamese messages write decimals with a comma
-        replace(replace(replace(replace(replace(replace(rules.message_vi,
+        replace(replace(replace(replace(replace(replace(replace(replace(replace(rules.message_vi,
             '{value}', replace(coalesce(discrepancies.claimed_value, ''), '.', ',')),
             '{expected}', replace(coalesce(discrepancies.expected_value, ''), '.', ',')),
             '{count}', coalesce(discrepancies.count_value, '')),
             '{denominator}', coalesce(discrepancies.denominator_value, '')),
             '{area}', coalesce(discrepancies.area_type, '')),
-            '{standard}', coalesce(discrepancies.standard_code, '')) as message_vi,
-        replace(replace(replace(replace(replace(replace(rules.message_en,
+            '{standard}', coalesce(discrepancies.standard_code, '')),
+            '{year}', discrepancies.review_year::text),
+            '{other_commune}', coalesce(discrepancies.other_commune, '')),
+            '{other_row}', coalesce(discrepancies.other_row, '')) as message_vi,
+        replace(replace(replace(replace(replace(replace(replace(replace(replace(rules.message_en,
             '{value}', coalesce(discrepancies.claimed_value, '')),
             '{expected}', coalesce(discrepancies.expected_value, '')),
             '{count}', coalesce(discrepancies.count_value, '')),
             '{denominator}', coalesce(discrepancies.denominator_value, '')),
             '{area}', coalesce(discrepancies.area_type, '')),
-            '{standard}', coalesce(discrepancies.standard_code, '')) as message_en
+            '{standard}', coalesce(discrepancies.standard_code, '')),
+            '{year}', discrepancies.review_year::text),
+            '{other_commune}', coalesce(discrepancies.other_commune, '')),
+            '{other_row}', coalesce(discrepancies.other_row, '')) as message_en
     from discrepancies
     inner join rules
         on discrepancies.rule = rules.rule

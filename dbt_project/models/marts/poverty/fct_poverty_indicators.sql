@@ -1,36 +1,40 @@
--- Poverty indicators of each commune, review year and standard. Holds numerators and
--- denominators so rates re-aggregate up the hierarchy (rpt_poverty_indicators_by_area).
--- Each commune is also resolved to the unit of its review date (its district, while
--- districts existed) and to the unit holding its territory today (dim_commune), for series
--- on the old districts and on today's communes.
--- Rates (shared/domain/poverty-standards.md §3): poor households / all resident households
--- of the commune (tong_so_ho of its summary, not the reviewed list); MOLISA's
--- multidimensional poverty rate = (poor + near-poor) / all households.
+-- Poverty indicators of each commune, review year and standard, the commune being the unit of
+-- the review date (31 Dec of the year): a review sent under a code closed by a merger counts
+-- for the unit that took the code in, beside the unit's own review if it sent one, and a
+-- household listed by both counts once (int_review_households). Holds numerators and
+-- denominators so rates re-aggregate up the hierarchy (rpt_poverty_indicators_by_area). Each
+-- unit is also resolved to its district (while districts existed) and to the unit holding its
+-- territory today, for series on the old districts and on today's communes.
+-- Rates: poor households / all resident households of the commune (tong_so_ho of its summary,
+-- not the reviewed list); MOLISA's multidimensional poverty rate = (poor + near-poor) / all
+-- households.
 
 with
 
-current_reviews as (
+unit_reviews as (
 
     select
         commune_code,
         review_year,
         review_date,
         submission_id,
+        submission_count,
+        submitted_commune_codes,
         province_code,
-        review_commune_code,
-        review_district_code,
+        district_code,
         current_commune_code
-    from {{ ref('int_commune_reviews_current') }}
+    from {{ ref('int_unit_reviews') }}
 
 ),
 
 area_totals as (
 
     select
-        submission_id,
+        commune_code,
+        review_year,
         total_households,
         total_members
-    from {{ ref('stg_commune_reviews__area_totals') }}
+    from {{ ref('int_unit_area_totals') }}
 
 ),
 
@@ -60,11 +64,14 @@ standards as (
 commune_totals as (
 
     select
-        submission_id,
+        commune_code,
+        review_year,
         sum(total_households) as total_households,
         sum(total_members) as total_members
     from area_totals
-    group by submission_id
+    group by
+        commune_code,
+        review_year
 
 ),
 
@@ -95,18 +102,20 @@ classification_counts as (
 commune_standards as (
 
     select
-        current_reviews.commune_code as commune_code,
-        current_reviews.review_commune_code as review_commune_code,
-        current_reviews.review_district_code as district_code,
-        current_reviews.province_code as province_code,
-        current_reviews.current_commune_code as current_commune_code,
-        current_reviews.review_year as review_year,
-        current_reviews.review_date as review_date,
+        unit_reviews.commune_code as commune_code,
+        unit_reviews.commune_code as review_commune_code,
+        unit_reviews.district_code as district_code,
+        unit_reviews.province_code as province_code,
+        unit_reviews.current_commune_code as current_commune_code,
+        unit_reviews.review_year as review_year,
+        unit_reviews.review_date as review_date,
         standards.standard_code as standard_code,
-        current_reviews.review_year
+        unit_reviews.review_year
             between standards.first_review_year and standards.last_review_year
             as is_official_standard,
-        current_reviews.submission_id as submission_id,
+        unit_reviews.submission_id as submission_id,
+        unit_reviews.submission_count as submission_count,
+        unit_reviews.submitted_commune_codes as submitted_commune_codes,
         commune_totals.total_households as total_households,
         commune_totals.total_members as total_members,
         coalesce(classification_counts.reviewed_households, 0) as reviewed_households,
@@ -120,14 +129,16 @@ commune_standards as (
             as households_classified_proxy,
         coalesce(classification_counts.households_unclassifiable, 0)
             as households_unclassifiable
-    from current_reviews
+    from unit_reviews
     cross join standards
     left join commune_totals
-        on current_reviews.submission_id = commune_totals.submission_id
+        on
+            unit_reviews.commune_code = commune_totals.commune_code
+            and unit_reviews.review_year = commune_totals.review_year
     left join classification_counts
         on
-            current_reviews.commune_code = classification_counts.commune_code
-            and current_reviews.review_year = classification_counts.review_year
+            unit_reviews.commune_code = classification_counts.commune_code
+            and unit_reviews.review_year = classification_counts.review_year
             and standards.standard_code = classification_counts.standard_code
 
 ),
@@ -145,6 +156,8 @@ final as (
         standard_code,
         is_official_standard,
         submission_id,
+        submission_count,
+        submitted_commune_codes,
         total_households,
         total_members,
         reviewed_households,

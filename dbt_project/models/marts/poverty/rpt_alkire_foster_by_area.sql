@@ -1,4 +1,4 @@
--- Alkire–Foster headline measures (shared/domain/poverty-standards.md §4) per area, review
+-- Alkire–Foster headline measures per area, review
 -- year and standard: headcount H = q / n, intensity A = mean deprivation score c_i of the
 -- poor, adjusted headcount M0 = H × A, household-weighted (n = all resident households) and
 -- person-weighted (each household weighted by its members). With c_i = Σ_j w_j·x_ij and

@@ -1,4 +1,4 @@
--- Alkire–Foster measures per indicator (shared/domain/poverty-standards.md §4): for each area,
+-- Alkire–Foster measures per indicator: for each area,
 -- review year, standard and indicator of the standard, the poor households (as the standard
 -- classifies them, income gate included) deprived in the indicator, the censored headcount
 -- h_j = deprived poor / n and its contribution to M0, w_j·h_j / M0. Household-weighted (n =

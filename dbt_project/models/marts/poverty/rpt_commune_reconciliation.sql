@@ -108,6 +108,7 @@ discrepancy_counts as (
         count(*) filter (where check_type = 'rate_vs_count') as rate_discrepancies,
         count(*) filter (where check_type = 'count_vs_list') as count_discrepancies,
         count(*) filter (where check_type = 'classification') as classification_discrepancies,
+        count(*) filter (where check_type = 'duplicate_household') as duplicate_households,
         count(*) as discrepancies
     from discrepancies
     group by submission_id
@@ -153,6 +154,7 @@ final as (
         coalesce(discrepancy_counts.count_discrepancies, 0) as count_discrepancies,
         coalesce(discrepancy_counts.classification_discrepancies, 0)
             as classification_discrepancies,
+        coalesce(discrepancy_counts.duplicate_households, 0) as duplicate_households,
         coalesce(discrepancy_counts.discrepancies, 0) as discrepancies,
         coalesce(discrepancy_counts.discrepancies, 0) > 0 as has_discrepancies
     from current_reviews

@@ -30,6 +30,7 @@ classified as (
         review_year,
         standard_code,
         submission_id,
+        commune_code,
         member_count,
         classification
     from {{ ref('int_households_classified') }}
@@ -133,7 +134,7 @@ characteristic_counts as (
     select
         classified.review_year as review_year,
         classified.standard_code as standard_code,
-        classified.submission_id as submission_id,
+        classified.commune_code as commune_code,
         matches.characteristic_type as characteristic_type,
         matches.characteristic_code as characteristic_code,
         count(*) filter (where classified.classification = 'poor') as poor_households,
@@ -151,7 +152,7 @@ characteristic_counts as (
     group by
         classified.review_year,
         classified.standard_code,
-        classified.submission_id,
+        classified.commune_code,
         matches.characteristic_type,
         matches.characteristic_code
 
@@ -179,13 +180,10 @@ commune_rows as (
         coalesce(characteristic_counts.near_poor_members, 0) as near_poor_members
     from indicator_facts
     cross join characteristics
-    left join current_reviews
-        on
-            indicator_facts.commune_code = current_reviews.commune_code
-            and indicator_facts.review_year = current_reviews.review_year
     left join characteristic_counts
         on
-            current_reviews.submission_id = characteristic_counts.submission_id
+            indicator_facts.commune_code = characteristic_counts.commune_code
+            and indicator_facts.review_year = characteristic_counts.review_year
             and indicator_facts.standard_code = characteristic_counts.standard_code
             and characteristics.characteristic_type = characteristic_counts.characteristic_type
             and characteristics.characteristic_code = characteristic_counts.characteristic_code

@@ -1,7 +1,8 @@
 -- Poverty indicators by commune, district, province and today's commune. Area counts are
--- sums over their communes and rates are recomputed from the summed counts, never averaged
--- (shared/domain/poverty-standards.md §3). Districts exist for the years before the 2025
--- reorganisation; the current_commune rows give every year on today's communes.
+-- sums over their communes and rates are recomputed from the summed counts, never averaged.
+-- A commune is the unit of the review date (fct_poverty_indicators: a closed code's review
+-- counts for its successor). Districts exist for the years before the 2025 reorganisation;
+-- the current_commune rows give every year on today's communes.
 
 with
 
@@ -17,7 +18,7 @@ area_rows as (
         'indicators',
         group_by=['review_year', 'standard_code', 'is_official_standard'],
         sums=[
-            'total_households', 'total_members', 'reviewed_households',
+            'submission_count', 'total_households', 'total_members', 'reviewed_households',
             'poor_households', 'near_poor_households', 'poor_members', 'near_poor_members',
             'households_classified_exact', 'households_classified_proxy',
             'households_unclassifiable',
@@ -43,6 +44,7 @@ final as (
         area_rows.standard_code,
         area_rows.is_official_standard,
         area_rows.communes_reporting,
+        area_rows.submission_count as submissions_reporting,
         area_rows.total_households,
         area_rows.total_members,
         area_rows.reviewed_households,
