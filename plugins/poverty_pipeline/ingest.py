@@ -263,10 +263,10 @@ def ingest_files(
         outcome = record(conn, sub, contract, run_id, feedback,
                          failure_id=lambda s=sub, c=content_id: derived_id("internal_error", s.path, c))
         report.outcomes.append(outcome)
-        if outcome.status == "rejected":
-            rules = Counter(p.rule for p in sub.problems if p.is_error)
+        if outcome.status == "rejected":  # rules and counts only: a message may quote a value
+            rules = Counter(outcome.error_rules)
             log.warning("rejected %s: %d error(s): %s", printable(sub.path, one_line=True), outcome.errors,
-                        ", ".join(f"{rule} ×{n}" for rule, n in sorted(rules.items())) or "see its problems")
+                        ", ".join(f"{rule} ×{n}" for rule, n in sorted(rules.items())))
         progress.update(i + 1, report.rows)
     log.info("recorded %d files, %d %s rows (%.1f s): %s", len(subs), report.rows,
              contract.main_sheet, time.monotonic() - started, report.counts)

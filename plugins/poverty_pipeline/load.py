@@ -56,6 +56,7 @@ class Outcome:
     warnings: int = 0
     rows: int = 0  # rows loaded into the contract's main table (households, activities)
     feedback_url: str | None = None
+    error_rules: tuple[str, ...] = ()  # the rule of each error recorded, for the log
 
 
 # Writes the submitter's feedback report for a status and rows loaded; returns where it went.
@@ -140,7 +141,8 @@ def _record(conn, sub: Submission, contract: Contract, run_id: str | None,
         if feedback_url:
             conn.execute("update audit.submissions set feedback_url = %s where submission_id = %s",
                          (feedback_url, sub.submission_id))
-    return Outcome(sub.submission_id, sub.path, status, households, errors, warnings, rows, feedback_url)
+    return Outcome(sub.submission_id, sub.path, status, households, errors, warnings, rows, feedback_url,
+                   tuple(p.rule for p in sub.problems if p.is_error))
 
 
 def _record_failure(conn, sub: Submission, contract: Contract, run_id: str | None,
@@ -183,7 +185,8 @@ def _record_failure(conn, sub: Submission, contract: Contract, run_id: str | Non
                 raise
             log.error("no feedback report for %s (%s)", printable(sub.path, one_line=True),
                       type(exc).__name__)
-    return Outcome(submission_id, sub.path, "rejected", 0, errors, warnings, 0, feedback_url)
+    return Outcome(submission_id, sub.path, "rejected", 0, errors, warnings, 0, feedback_url,
+                   tuple(p.rule for p in failed.problems if p.is_error))
 
 
 def audit_values(contract: Contract, sub: Submission) -> dict[str, object]:
