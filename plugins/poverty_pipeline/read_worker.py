@@ -19,6 +19,7 @@ library prints goes to standard error. Nothing of a file's content is printed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import pickle
@@ -38,6 +39,7 @@ from poverty_pipeline.problems import printable, problem
 
 log = logging.getLogger(__name__)
 HEADER = struct.Struct("<Q")
+PIPE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,15 @@ class ReadWorker:
 
     def _start(self) -> subprocess.Popen:
         self.started += 1
-        return subprocess.Popen(
+        env = {**os.environ, "RUST_BACKTRACE": "0"}  # calamine's abort: one line, not a backtrace
+        proc = subprocess.Popen(
             [sys.executable, "-m", "poverty_pipeline.read_worker", str(self.memory_mib)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, env=env,
         )
+        for stream in (proc.stdin, proc.stdout):  # fewer hand-overs per file than 64 KiB at a time
+            with contextlib.suppress(OSError, AttributeError):
+                fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        return proc
 
     def _kill(self) -> int | None:
         proc, self.proc = self.proc, None
@@ -219,7 +226,7 @@ class ReadWorker:
             _, ready, _ = select.select([], [fd], [], remaining)
             if not ready:
                 raise TimeoutError
-            written = os.write(fd, view[:1 << 16])
+            written = os.write(fd, view[:PIPE_BYTES])
             view = view[written:]
 
     def _receive(self, size: int, deadline: float) -> bytes:
