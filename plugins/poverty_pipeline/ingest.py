@@ -13,6 +13,7 @@ rows loaded and time taken. Log lines name files by path and problems by rule, n
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -221,9 +222,11 @@ def ingest_files(
     files: list[LandedFile],
     run_id: str | None = None,
     contract_name: str = "commune_household_review",
+    reader: ReadWorker | None = None,
 ) -> BatchReport:
     """Read, normalise, validate and record ``files`` (found by ``discover.new_files`` under
-    the contract's landing folder) against the contract ``contract_name``."""
+    the contract's landing folder) against the contract ``contract_name``. The files are read
+    by ``reader``, or by a worker process started for the batch."""
     contract = load_contract(contract_name)
     root = landing_root(landing_url)
     started = time.monotonic()
@@ -234,9 +237,9 @@ def ingest_files(
     todo = [f for f in files if f.submission_id not in done]
     subs: list[Submission] = []
     progress = Progress("read", len(todo), started)
-    with ReadWorker() as reader:
+    with contextlib.nullcontext(reader) if reader else ReadWorker() as worker:
         for i, landed in enumerate(todo):
-            subs.append(take_in(root, landed, contract, reader, require_folders))
+            subs.append(take_in(root, landed, contract, worker, require_folders))
             progress.update(i + 1, force=i + 1 == len(todo))
 
     # Only structurally sound files go to the suites: a missing sheet leaves nothing to check.
