@@ -162,3 +162,20 @@ def test_the_reader_process_adds_little_per_file():
     print(f"{len(requests)} files: in-process {in_process:.2f} s, worker {worker:.2f} s, "
           f"{per_file * 1000:+.0f} ms per file")
     assert per_file < 0.05 + 0.25 * in_process / len(requests)
+
+
+def test_an_error_of_ours_while_reading_is_the_files_internal_error_and_the_reader_goes_on(caplog):
+    """A request the pipeline itself got wrong (a contract that does not exist) fails inside the
+    reader: that file's internal_error, logged by type and place, and the reader stays up."""
+    import logging
+
+    caplog.set_level(logging.ERROR, logger="poverty_pipeline")
+    doc = submission(nguoi_lap="Zyx Người Lập")
+    with ReadWorker() as reader:
+        sub = reader.prepare(Request("communes/2021/x.json", "a", json_bytes(doc), "no_such_contract"))
+        assert [p.rule for p in sub.problems] == ["internal_error"]
+        assert reader.prepare(Request("communes/2021/y.json", "b", json_bytes(doc), CONTRACT)).problems == []
+        assert reader.started == 1
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("internal error reading communes/2021/x.json: FileNotFoundError at ")
+    assert "Zyx" not in line
