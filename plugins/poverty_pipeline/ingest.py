@@ -126,7 +126,7 @@ def own_copy(sub: Submission, landed: LandedFile, contract: Contract) -> str:
     own = str(own).upper() if own is not None else None
     paths = (landed.path, *landed.copies)
     chosen = next((p for p in paths if own and contract.period_of_folder(period_of(p)) == own), landed.path)
-    why = (f"the folder of the file's own period {printable(own, one_line=True)}"
+    why = (f"the folder of the file's own period {contract.period_of_folder(period_of(chosen))}"
            if chosen != landed.path or (own and contract.period_of_folder(landed.period) == own)
            else "the first in path order (none lies in the folder of the file's own period)")
     for other in paths:
