@@ -206,7 +206,9 @@ class ReadWorker:
             cause = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit {code}"
             log.warning("the reader process ended (%s) reading %s; a new one takes the next file",
                         cause, printable(request.path, one_line=True))
-            raise WorkerFailed("memory_limit", f"{self.memory_mib:,} MiB; {cause}") from exc
+            if code is not None and code < 0:  # killed: an allocation failed (abort), or the OOM killer
+                raise WorkerFailed("memory_limit", f"{self.memory_mib:,} MiB; {cause}") from exc
+            raise WorkerFailed("internal_error", f"the reader process ended: {cause}") from exc
         kind, value = reply
         if kind == "ok":
             return value
