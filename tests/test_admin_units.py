@@ -177,3 +177,12 @@ def test_the_warning_names_the_successor_and_the_date(outcomes):
         "Xã 28531 đã sáp nhập vào 28519 từ 01/11/2024")
     assert messages["communes/2025/phuong_4_2025.json"].startswith(
         "Xã 28252 đã sáp nhập vào 28249 từ 01/07/2025")
+
+
+@pytest.mark.parametrize(("year", "month"), [(-1, None), (0, None), (10_000, 1), (3_000_000_000, None),
+                                             (2024, 13), (2024, 0)])
+def test_a_review_date_no_calendar_has_is_none(year, month):
+    assert reference.review_date(year, month) is None
+    assert reference.review_date(9999, 12) == dt.date(9999, 12, 31)  # once computed from year 10000
+    info = {"ma_xa": "28261", "nam_ra_soat": year, "loai_ra_soat": "thuong_xuyen", "thang": month}
+    assert reference.commune_status(info, "2021") in (None, "valid", "merged", "unknown")

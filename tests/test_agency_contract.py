@@ -59,26 +59,32 @@ def test_not_agency_period_folders(folder):
     # the commune review's identity, as the loader filled it before the contract named it
     ({"ma_xa": "28249", "nam_ra_soat": 2021, "loai_ra_soat": "dinh_ky"}, "2021",
      {"submitter_code": "28249", "review_year": 2021, "review_type": "dinh_ky", "review_month": None,
-      "period": "2021"}),
+      "period": "2021", "reported_on": None}),
     ({"ma_xa": "28249", "nam_ra_soat": 2021, "loai_ra_soat": "dinh_ky", "thang": 12}, "2021",
      {"submitter_code": "28249", "review_year": 2021, "review_type": "dinh_ky", "review_month": None,
-      "period": "2021"}),
+      "period": "2021", "reported_on": None}),
     ({"ma_xa": "28249", "nam_ra_soat": 2021, "loai_ra_soat": "thuong_xuyen", "thang": 3}, "2021",
      {"submitter_code": "28249", "review_year": 2021, "review_type": "thuong_xuyen", "review_month": 3,
-      "period": "2021-03"}),
-    ({"ma_xa": None}, "2022",
+      "period": "2021-03", "reported_on": None}),
+    ({"ma_xa": None, "ngay_lap": dt.date(2022, 12, 5)}, "2022",
      {"submitter_code": None, "review_year": None, "review_type": None, "review_month": None,
-      "period": "2022"}),
+      "period": "2022", "reported_on": dt.date(2022, 12, 5)}),
 ])
 def test_commune_record_values(info, path_period, expected):
     assert COMMUNE.record_values(info, path_period) == expected
 
 
+def test_the_submitter_folder_names_the_submitter_whatever_the_file_says():
+    values = COMMUNE.record_values({"ma_xa": "28252", "nam_ra_soat": 2021}, "2021", path_submitter="28261")
+    assert values["submitter_code"] == "28261"
+    assert AGENCY.record_values({"ma_don_vi": "SYT"}, "2024-Q1", "STC")["submitter_code"] == "STC"
+
+
 def test_agency_record_values_take_the_folders_period():
     assert AGENCY.record_values({"ma_don_vi": "STC", "ky_bao_cao": "2023"}, "2024-Q1") == {
-        "submitter_code": "STC", "period": "2024-Q1"}
+        "submitter_code": "STC", "period": "2024-Q1", "reported_on": None}
     assert AGENCY.record_values({"ma_don_vi": "STC", "ky_bao_cao": "2024-Q1"}, None) == {
-        "submitter_code": "STC", "period": "2024-Q1"}
+        "submitter_code": "STC", "period": "2024-Q1", "reported_on": None}
 
 
 def test_periods_read_from_cells():

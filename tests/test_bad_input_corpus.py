@@ -1,10 +1,11 @@
-"""The bad-input corpus against the real ingest and a real PostgreSQL.
+"""The bad-input corpus against the real ingest and a real PostgreSQL, then dbt.
 
 Every file of tests/corpus/files/ (built by tests/corpus/build_corpus.py), a file of over 100 MB
 made here, and good sample submissions land in ONE landing location; one ingest run per contract
 takes them all. Each corpus file must get exactly the outcome tests/corpus/expected.yml gives it
-(status, every problem row, and where given the values loaded), while the good files of the same
-run load whole.
+(status, every problem row, and where given the values loaded and its audit columns), and its
+feedback report, while the good files of the same run load whole. Then dbt builds the marts,
+with every data test, over what was accepted: nothing a file can send fails the province build.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
+from databases import create_database, drop_database
+from pipeline_helpers import dbt
 
 from poverty_pipeline.cell_safety import neutralise
 from poverty_pipeline.discover import LandedFile, fetch, landing_root, new_files
@@ -113,6 +117,12 @@ def problem_rows(conn, path: str) -> list[tuple]:
     ).fetchall()
 
 
+def audit_values(conn, path: str, columns: list[str]) -> dict:
+    row = conn.execute(
+        f"select {', '.join(columns)} from audit.submissions where path = %s", (path,)).fetchone()
+    return {column: plain(value) for column, value in zip(columns, row, strict=True)}
+
+
 def raw_values(conn, path: str, target: str) -> list:
     table, column = target.split(".")
     keyed = "row_number" in [r[0] for r in conn.execute(
@@ -155,6 +165,10 @@ def check_outcomes(url: str, statuses: dict[str, str], goods: dict) -> None:
                 loaded = raw_values(conn, path, target)
                 if loaded != values:
                     mismatches.append(f"{case['file']}: raw {target} = {loaded}, expected {values}")
+            if audit := case.get("audit"):
+                recorded = audit_values(conn, path, list(audit))
+                if recorded != audit:
+                    mismatches.append(f"{case['file']}: audit {recorded}, expected {audit}")
 
         for rel, (_, rows) in goods.items():
             assert statuses[rel] in ("accepted", "accepted_with_warnings"), rel
@@ -214,12 +228,51 @@ def check_formula_text(url: str) -> None:
     assert all(neutralise(n) == "'" + n for (n,) in notes)
 
 
-def test_bad_input_corpus(warehouse, landing):
+def check_feedback(url: str) -> None:
+    """Every recorded file has its report where audit.submissions says, whatever its name."""
+    from airflow.sdk import ObjectStoragePath
+
+    with connect(url) as conn:
+        rows = conn.execute("select path, feedback_url from audit.submissions").fetchall()
+    missing = [path for path, link in rows if not link or not ObjectStoragePath(link).exists()]
+    assert not missing, missing
+    for _, link in rows:
+        assert all(len(part.encode()) <= 255 for part in link.split("/"))
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory):
+    name, url = create_database("poverty_corpus")
+    landing = tmp_path_factory.mktemp("landing")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("POVERTY_DATA_DOCS_DIR", str(tmp_path_factory.mktemp("data_docs")))
+        yield run_corpus(url, landing)
+    drop_database(name)
+
+
+def test_bad_input_corpus(corpus_run):
     """One landing, one ingest run per contract: every outcome exact, the good files loaded."""
-    url, landing, statuses, goods, seconds = run_corpus(warehouse, landing)
+    url, landing, statuses, goods, seconds = corpus_run
     check_outcomes(url, statuses, goods)
     check_records(url, statuses, goods)
     check_huge_file(url, landing, statuses)
     check_messages(url)
     check_formula_text(url)
+    check_feedback(url)
     assert seconds < 150, f"the corpus took {seconds:.0f} s to ingest"
+
+
+def test_the_marts_build_with_every_test_over_every_accepted_file_of_the_corpus(corpus_run, tmp_path):
+    """dbt build — seeds, models, every data test — over the corpus warehouse passes: bounded
+    counts, household keys unique by construction, no value that breaks a mart."""
+    url, *_ = corpus_run
+    dbt(url, tmp_path, "build")
+    with connect(url) as conn:
+        communes = conn.execute(
+            "select count(distinct commune_code), max(total_households) from marts.fct_poverty_indicators"
+        ).fetchone()
+        merged = conn.execute(
+            "select count(*) from marts.fct_poverty_indicators "
+            "where commune_code = '28519' and review_year = 2024").fetchone()[0]
+    assert communes[0] > 20 and communes[1] <= 200_000
+    assert merged > 0  # the file listing 28531's household under 28519 is in the marts

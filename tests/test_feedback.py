@@ -136,3 +136,17 @@ def test_every_rule_tells_the_submitter_how_to_fix_it():
         rules |= {e["meta"]["rule"] for e in json.loads(suite.read_text("utf-8"))["expectations"]}
     assert sorted(rules - set(fixes())) == []
     assert all(fix["vi"] and fix["en"] for fix in fixes().values())
+
+
+def test_report_names_are_bounded_by_construction_and_stay_distinct():
+    from poverty_pipeline.feedback import PATH_BYTES, feedback_key
+
+    long_a, long_b = "a" * 251 + ".json", "a" * 250 + "b.json"  # 256 bytes would not land; these do
+    keys = {feedback_key(f"communes/2021/{name}", ".feedback.html") for name in (long_a, long_b, "x.json")}
+    assert len(keys) == 3
+    assert all(len(part.encode()) <= 255 for key in keys for part in key.split("/"))
+    deep = "communes/2021/" + "/".join(["thư mục rất dài " * 10] * 12) + "/x.json"
+    key = feedback_key(deep, ".feedback.json")
+    assert len(key.encode()) <= PATH_BYTES and key.startswith("_feedback/communes/2021/")
+    assert (feedback_key("communes/2021/x.json", ".feedback.html")
+            == "_feedback/communes/2021/x.json.feedback.html")

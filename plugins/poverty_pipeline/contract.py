@@ -33,7 +33,10 @@ SQL_TYPES = {
 }
 
 # audit.submissions columns a contract's ``record`` may fill.
-RECORD_COLUMNS = ("submitter_code", "period", "review_year", "review_type", "review_month")
+RECORD_COLUMNS = ("submitter_code", "period", "review_year", "review_type", "review_month", "reported_on")
+# Where the file lies, as ValueSpec names it: the period folder's period, and the submitter's
+# own folder under it (communes/<year>/<ma_xa>/…) when the file is in one.
+PATH_VALUES = ("path_period", "path_submitter")
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,17 @@ class Sheet:
 class ValueSpec:
     """How one derived value (an audit column, a helper column) is computed from a submission.
 
-    ``field``: a field of the key-value sheet, or ``path_period`` — the period of the folder
-    the file lies in; ``formats``: the first template whose placeholders are all present (not
-    blank, not 0) among the key-value fields and the values computed before it; ``when``: the
-    value exists only when those fields have those values; ``fallback``: a field (or
-    ``path_period``) used when the value is blank; ``compute``: ``module:function`` called with
+    ``field``: a field of the key-value sheet, ``path_period`` — the period of the folder the
+    file lies in — or ``path_submitter`` — the submitter folder it lies in, if any;
+    ``formats``: the first template whose placeholders are all present (not blank, not 0)
+    among the key-value fields and the values computed before it; ``when``: the value exists
+    only when those fields have those values; ``fallback``: a field (or a path value) used when
+    the value is blank; ``compute``: ``module:function`` called with
     the key-value fields and the folder's period, for values that need reference data (the
-    status of a commune code on the review date).
+    status of a commune code on the review date); ``rows``: ``module:function`` called with
+    the values of ``field`` in each row of a table sheet, the key-value fields and the folder's
+    period, giving one value per row (a household code's prefix checked against the commune's
+    predecessors).
     """
 
     field: str | None = None
@@ -83,6 +90,7 @@ class ValueSpec:
     formats: tuple[str, ...] = ()
     when: tuple[tuple[str, object], ...] = ()
     fallback: str | None = None
+    rows: str | None = None
     type: str = "text"
 
     @classmethod
@@ -94,18 +102,20 @@ class ValueSpec:
             formats=(formats,) if isinstance(formats, str) else tuple(formats),
             when=tuple((spec.get("when") or {}).items()),
             fallback=spec.get("fallback"),
+            rows=spec.get("rows"),
             type=spec.get("type", "text"),
         )
 
     def evaluate(self, info: Mapping[str, object], computed: Mapping[str, object],
-                 path_period: str | None) -> object:
+                 path_period: str | None, path_submitter: str | None = None) -> object:
+        paths = {"path_period": path_period, "path_submitter": path_submitter}
+
         def lookup(name: str) -> object:
-            return path_period if name == "path_period" else info.get(name)
+            return paths[name] if name in paths else info.get(name)
 
         value: object = None
         if self.compute:
-            module, _, name = self.compute.partition(":")
-            return getattr(importlib.import_module(module), name)(info, path_period)
+            return _function(self.compute)(info, path_period)
         if all(info.get(k) == v for k, v in self.when):
             if self.field:
                 value = lookup(self.field)
@@ -118,6 +128,15 @@ class ValueSpec:
         if not value and self.fallback:
             value = lookup(self.fallback)
         return value
+
+    def evaluate_rows(self, values: list, info: Mapping[str, object], path_period: str | None) -> list:
+        """One value per row of a table sheet (``rows``), from that row's ``field``."""
+        return list(_function(self.rows)(values, info, path_period))
+
+
+def _function(reference: str):
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -135,18 +154,28 @@ class Contract:
     validation_columns: dict[str, dict[str, ValueSpec]] = field(default_factory=dict)
     suite_parameters: tuple[str, ...] = ()
     instruction_sheets: tuple[str, ...] = ()  # the template's own sheets, never read
+    # a sub-folder of the period folder whose name matches is the submitter's own folder
+    submitter_folder: re.Pattern | None = None
+    own_period: str | None = None  # the key-value field naming the period the file is for
 
     @property
     def info_sheet(self) -> Sheet:
         """The key-value sheet (thong_tin): what the submission is about."""
         return next(s for s in self.sheets.values() if s.layout == "key_value")
 
-    def record_values(self, info: Mapping[str, object], path_period: str | None) -> dict[str, object]:
-        """The audit.submissions columns this contract fills, from the file's key-value sheet."""
+    def record_values(self, info: Mapping[str, object], path_period: str | None,
+                      path_submitter: str | None = None) -> dict[str, object]:
+        """The audit.submissions columns this contract fills, from the file's key-value sheet
+        and where it lies."""
         values: dict[str, object] = {}
         for column, spec in self.record.items():
-            values[column] = spec.evaluate(info, values, path_period)
+            values[column] = spec.evaluate(info, values, path_period, path_submitter)
         return values
+
+    def period_of_folder(self, folder: str) -> str | None:
+        """The period a period folder's name gives (``2023-q3`` → ``2023-Q3``), or None."""
+        match = self.period_pattern.fullmatch(folder)
+        return match.group("period").upper() if match else None
 
 
 def header_key(text: object) -> str:
@@ -181,7 +210,7 @@ def load_contract(name: str = "commune_household_review") -> Contract:
         name=spec["contract"],
         version=spec["version"],
         landing_folder=spec["landing_folder"],
-        period_pattern=re.compile(spec["period_pattern"]),
+        period_pattern=re.compile(spec["period_pattern"], re.ASCII),
         sheets=sheets,
         raw_tables=dict(spec.get("raw_tables") or {}),
         main_sheet=spec.get("main_sheet"),
@@ -194,6 +223,9 @@ def load_contract(name: str = "commune_household_review") -> Contract:
         },
         suite_parameters=tuple(spec.get("suite_parameters") or ()),
         instruction_sheets=tuple(spec.get("instruction_sheets") or ()),
+        submitter_folder=(re.compile(spec["submitter_folder_pattern"], re.ASCII)
+                          if spec.get("submitter_folder_pattern") else None),
+        own_period=spec.get("own_period"),
     )
 
 
@@ -208,3 +240,12 @@ def header_index(sheet: Sheet) -> dict[str, str]:
         index[header_key(f.code)] = f.code
         index[header_key(f.label)] = f.code
     return index
+
+
+def report_period_year(info: Mapping[str, object], path_period: str | None) -> int | None:
+    """The year of an agency report's period (``ky_bao_cao``, else its folder's), for the
+    suites' bound on future periods."""
+    for period in (info.get("ky_bao_cao"), path_period):
+        if isinstance(period, str) and re.match(r"[0-9]{4}", period):
+            return int(period[:4])
+    return None

@@ -2,7 +2,8 @@
 
 Written next to the landing area, to
 ``<landing>/_feedback/<landing folder>/<period>/<file name>.feedback.html`` with a
-``.feedback.json`` twin, through ObjectStoragePath (the landing may be object storage). It
+``.feedback.json`` twin, through ObjectStoragePath (the landing may be object storage); a name
+too long for a file system or an object store is shortened with a hash (``feedback_key``). It
 holds the outcome and every problem with sheet, row, column, value, rule and how to fix it —
 built only from the submission itself, so it names no other commune or agency. Every text is
 HTML-escaped, and cell values pass through ``cell_safety.neutralise`` because spreadsheet
@@ -12,6 +13,7 @@ programs open HTML tables and would evaluate ``=…`` (the JSON keeps the values
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
 from functools import cache
@@ -22,13 +24,15 @@ import yaml
 from poverty_pipeline.cell_safety import neutralise
 from poverty_pipeline.locations import url_of
 from poverty_pipeline.normalise import Submission
-from poverty_pipeline.problems import Problem
+from poverty_pipeline.problems import Problem, printable
 
 FEEDBACK_FOLDER = "_feedback"
 
 STATUS_TEXT = {
     "accepted": ("Đã tiếp nhận", "Accepted"),
     "accepted_with_warnings": ("Đã tiếp nhận, có cảnh báo", "Accepted with warnings"),
+    "superseded": ("Đã tiếp nhận làm lịch sử — đã có bản lập sau của cùng kỳ",
+                   "Taken in as history — a version prepared later is in use"),
     "rejected": ("Bị từ chối — chưa nhập dữ liệu nào; hãy sửa và gửi lại",
                  "Rejected — nothing was loaded; correct the file and resubmit"),
 }
@@ -45,23 +49,54 @@ def how_to_fix(rule: str) -> dict[str, str]:
     return fixes().get(rule) or fixes()["default"]
 
 
+# File systems take names of up to 255 bytes and object stores keys of up to 1,024: a report's
+# name is bounded by construction, whatever the landed name (which may use all 255 bytes).
+NAME_BYTES = 200  # one part of a report's path, its suffix included
+PATH_BYTES = 900  # the whole path under the landing root
+
+
+def _shortened(part: str, limit: int) -> str:
+    """``part`` when it fits ``limit`` bytes, else its start and a hash of all of it."""
+    encoded = part.encode("utf-8", "surrogateescape")
+    if len(encoded) <= limit:
+        return part
+    digest = hashlib.sha256(encoded).hexdigest()[:12]
+    head = encoded[:limit - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{head}~{digest}"
+
+
+def feedback_key(landed_path: str, suffix: str) -> str:
+    """``_feedback/<folder>/<period>/<name><suffix>`` for a file landed at
+    ``<folder>/<period>/<name>`` (``<name>`` may contain sub-folders). A part too long for a
+    file system is shortened and given a hash of its full name; a path too long for an object
+    store keeps its first two folders and a hash of the rest. Distinct landed paths give
+    distinct reports."""
+    parts = [p for p in landed_path.split("/") if p not in ("", ".", "..")] or ["_"]
+    folders = [_shortened(p, NAME_BYTES) for p in parts[:-1]]
+    name = _shortened(parts[-1], NAME_BYTES - len(suffix.encode())) + suffix
+    key = "/".join([FEEDBACK_FOLDER, *folders, name])
+    if len(key.encode("utf-8", "surrogateescape")) > PATH_BYTES:
+        rest = hashlib.sha256("/".join(parts[2:]).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+        key = "/".join([FEEDBACK_FOLDER, *folders[:2], rest + suffix])
+    return key
+
+
 def feedback_path(root, landed_path: str, suffix: str):
-    """``<root>/_feedback/<folder>/<period>/<name><suffix>`` for a file landed at
-    ``<folder>/<period>/<name>`` (``<name>`` may contain sub-folders)."""
-    parts = landed_path.split("/")
-    target = root / FEEDBACK_FOLDER
-    for part in parts[:-1]:
+    """Where the report ``suffix`` of the file landed at ``landed_path`` goes, under ``root``."""
+    target = root
+    for part in feedback_key(landed_path, suffix).split("/"):
         target = target / part
-    return target / (parts[-1] + suffix)
+    return target
 
 
 def report(sub: Submission, status: str, rows_loaded: int, submitter: str | None,
            period: str | None) -> dict:
     """The report as data (the JSON twin); only what this submission itself holds."""
     vi, en = STATUS_TEXT[status]
+    path = printable(sub.path)
     return {
-        "file": sub.path.rsplit("/", 1)[-1],
-        "path": sub.path,
+        "file": path.rsplit("/", 1)[-1],
+        "path": path,
         "submission_id": sub.submission_id,
         "submitter_code": submitter,
         "period": period,

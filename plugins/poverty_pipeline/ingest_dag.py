@@ -84,13 +84,16 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
                 folders = [contract.landing_folder]
             # partitioned: every period folder of the partition, even with nothing new
             batches: dict[str, list[dict]] = {_name(f): [] for f in folders} if partitioned else {}
-            seen: set[str] = set()
+            seen: dict[str, dict] = {}
             with connect() as conn:
                 for folder in folders:
                     for f in new_files(conn, landing_url(), folder):
-                        if f.submission_id not in seen:  # same content in two folders: once
-                            seen.add(f.submission_id)
-                            batches.setdefault(f.period, []).append(f.as_dict())
+                        if f.submission_id in seen:  # same content in two folders: one file, a copy
+                            first = seen[f.submission_id]
+                            first["copies"] = [*first["copies"], f.path, *f.copies]
+                            continue
+                        seen[f.submission_id] = f.as_dict()
+                        batches.setdefault(f.period, []).append(seen[f.submission_id])
             if partitioned:
                 root = landing_root(landing_url())
                 for folder in folders:

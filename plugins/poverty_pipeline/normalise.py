@@ -14,6 +14,7 @@ frames built here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import re
 import unicodedata
@@ -22,16 +23,24 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from poverty_pipeline.contract import Contract, Field, Sheet, header_index, header_key
-from poverty_pipeline.problems import Problem, problem
+from poverty_pipeline.limits import LIMITS
+from poverty_pipeline.problems import NOT_TEXT, Problem, problem
+from poverty_pipeline.problems import name as name_of
 from poverty_pipeline.read import Grid, Workbook
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
-THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+$")  # Vietnamese thousands separators: 1.500.000
+# Numbers are written in ASCII digits ([0-9], never \d: that also takes Arabic-Indic and
+# full-width digits, which int() and float() would silently read).
+THOUSANDS = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{3})+$")  # Vietnamese thousands separators: 1.500.000
 # Vietnamese decimal comma (12,5; 1.500.000,5); a lone comma before three digits (1,500) is
 # ambiguous and refused. Several comma groups (1,500,000) are thousands.
-DECIMAL_COMMA = re.compile(r"^-?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))$")
-COMMA_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3}){2,}$")
-MAX_TEXT_CHARS = 1000  # longer is a pasted blob, not a name, code or note
+DECIMAL_COMMA = re.compile(r"^-?([0-9]{1,3}(\.[0-9]{3})+,[0-9]+|[0-9]+,([0-9]{1,2}|[0-9]{4,}))$")
+COMMA_THOUSANDS = re.compile(r"^-?[0-9]{1,3}(,[0-9]{3}){2,}$")
+INTEGER = re.compile(r"^[+-]?[0-9]+$")
+NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+DATE_TEXT = re.compile(r"^[0-9/: T-]+$")
+MAX_TEXT_CHARS = LIMITS.text_chars  # longer is a pasted blob, not a name, code or note
+TEXT_TYPES = ("text", "code_list", "period")
 MAX_INTEGER = 2**63 - 1  # the warehouse's bigint
 HEADER_SEARCH_ROWS = 20
 
@@ -43,6 +52,7 @@ class Submission:
     submission_id: str
     path: str
     path_period: str | None
+    path_submitter: str | None = None  # the submitter folder the file lies in, if any
     info: dict[str, object] = field(default_factory=dict)
     info_rows: dict[str, int] = field(default_factory=dict)  # field → its row in thong_tin
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -95,10 +105,9 @@ def _integer(value: object) -> int:
     text = to_text(value).replace(" ", "")
     if THOUSANDS.match(text) or COMMA_THOUSANDS.match(text):
         text = text.replace(".", "").replace(",", "")
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueProblem("not_integer") from None
+    if not INTEGER.match(text):
+        raise ValueProblem("not_integer")
+    return int(text)
 
 
 def to_number(value: object) -> float:
@@ -114,10 +123,9 @@ def to_number(value: object) -> float:
             text = text.replace(".", "").replace(",", ".")
         elif COMMA_THOUSANDS.match(text):
             text = text.replace(",", "")
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueProblem("not_number") from None
+        if not NUMBER.match(text):
+            raise ValueProblem("not_number")
+        number = float(text)
     if not math.isfinite(number):
         raise ValueProblem("not_number")
     return number
@@ -143,6 +151,8 @@ def to_date(value: object) -> dt.date:
     if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < 2958466:
         return EXCEL_EPOCH + dt.timedelta(days=int(value))
     text = to_text(value)
+    if not DATE_TEXT.match(text):
+        raise ValueProblem("not_date")
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -201,6 +211,8 @@ def convert_value(spec: Field, value: object, canon: dict[str, str] | None) -> t
         return None, bad.rule
     if converted == "":
         return None, None
+    if isinstance(converted, str) and NOT_TEXT.search(converted):
+        return None, "control_character"  # PostgreSQL text holds no NUL; the rest is no text
     if isinstance(converted, str) and len(converted) > MAX_TEXT_CHARS:
         return None, "text_too_long"
     if canon and isinstance(converted, str):
@@ -345,7 +357,7 @@ def _normalise_table(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> N
             continue
         code = _code(index, cell, grid.originals)
         if code is None:
-            extras[col] = to_text(cell)
+            extras[col] = _extra_name(to_text(cell), extras.values())
             sub.add(problem("unknown_column", sheet=sheet.name, row_number=header_row,
                             column=to_text(cell), value=to_text(cell)))
         elif code in positions:
@@ -368,8 +380,9 @@ def _normalise_table(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> N
             for (_, row), n in zip(body, row_numbers, strict=True)
         ]
     columns["extra_columns"] = [
-        {name: _jsonable(row[col]) for col, name in extras.items() if col < len(row)} or None
-        for _, row in body
+        {name: _extra_value(sub, sheet.name, n, name, row[col]) for col, name in extras.items()
+         if col < len(row)} or None
+        for (_, row), n in zip(body, row_numbers, strict=True)
     ] if extras else [None] * len(body)
 
     frame = pd.DataFrame(columns)
@@ -377,6 +390,25 @@ def _normalise_table(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> N
         if f.type in DTYPES:
             frame[f.code] = frame[f.code].astype(DTYPES[f.type])
     sub.tables[sheet.name] = frame
+
+
+def _extra_name(text: str, taken) -> str:
+    """An unknown column's name as its key in ``extra_columns``: bounded, and still distinct
+    from the other extra columns' keys when shortened."""
+    key = name_of(text) or ""
+    if key != text or key in taken:
+        key = f"{key}#{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return key
+
+
+def _extra_value(sub: Submission, sheet: str, row: int, column: str, value: object) -> object:
+    """An unknown column's cell as stored in ``extra_columns`` (jsonb); text that is no text
+    (NUL, control characters) is a problem of its cell, as in a contract column."""
+    value = _jsonable(value)
+    if isinstance(value, str) and NOT_TEXT.search(value):
+        sub.add(problem("control_character", sheet=sheet, row_number=row, column=column, value=value))
+        return None
+    return value
 
 
 def _jsonable(value: object) -> object:

@@ -15,18 +15,22 @@ with a warning). Merged cells hold their value in every cell they cover, as a pe
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from poverty_pipeline import vietnamese_encodings
+from poverty_pipeline import sheet_extent, vietnamese_encodings
+from poverty_pipeline.limits import LIMITS
 from poverty_pipeline.problems import Problem, problem
+from poverty_pipeline.problems import name as name_of
 
-MAX_FILE_BYTES = 100 * 1024 * 1024  # a province-wide commune file is a few MB
-MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # what a workbook may inflate to
+MAX_FILE_BYTES = LIMITS.file_bytes  # a province-wide commune file is a few MB
+MAX_UNPACKED_BYTES = LIMITS.unpacked_bytes  # what a workbook may inflate to
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 files and encrypted workbooks
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
@@ -92,22 +96,77 @@ def read_workbook(name: str, data: bytes | None) -> Workbook:
 
 def _check_zip(data: bytes) -> None:
     """Inflate every member, counting, so calamine only sees an archive of bounded size whose
-    members are what their headers say."""
+    members are what their headers say, and whose sheets reach no further than the bounds
+    (``sheet_extent``: a cell at XFD1048576 would make calamine allocate its whole grid)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
         declared = sum(m.file_size for m in members)
         if declared > MAX_UNPACKED_BYTES:
             raise ReadError("zip_bomb", f"{declared / 2**20:,.0f} MB")
-        total = 0
+        total = cells = 0
+        labels = _sheet_labels(archive)
         for member in members:
+            scan = sheet_extent.MemberScan(labels.get(member.filename) or _member_name(member.filename))
             with archive.open(member) as stream:
                 while chunk := stream.read(1 << 20):
                     total += len(chunk)
                     if total > MAX_UNPACKED_BYTES:
                         raise ReadError("zip_bomb", f"> {MAX_UNPACKED_BYTES / 2**20:,.0f} MB")
+                    scan.feed(chunk)
+            cells += scan.cells_written(rescan=lambda m=member: _chunks(archive, m))
+            if cells > LIMITS.workbook_cells:
+                raise ReadError("sheet_too_large",
+                                f"the sheets have more than {LIMITS.workbook_cells:,} cells")
+    except sheet_extent.ExtentError as exc:
+        raise ReadError("sheet_too_large", exc.detail) from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
         raise ReadError("unreadable_file", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo):
+    with archive.open(member) as stream:
+        while chunk := stream.read(1 << 20):
+            yield chunk
+
+
+def _member_name(name: str) -> str:
+    """A zip member as the messages name it (``xl/worksheets/sheet3.xml``), bounded."""
+    return f"part {name_of(name)}"
+
+
+_SHEET = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+_ATTRIBUTE = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
+LABEL_BYTES = 1 << 20  # what of the workbook's sheet list is read to name the sheets
+
+
+def _sheet_labels(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Zip member → "sheet '<name>'", from the workbook's sheet list and its relationships
+    (read bounded: they may lie), so a message names the sheet its author sees."""
+
+    def read(member: str) -> bytes:
+        try:
+            with archive.open(member) as stream:
+                return stream.read(LABEL_BYTES)
+        except (KeyError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError):
+            return b""
+
+    def attributes(tag: bytes) -> dict[str, str]:
+        return {k.decode("ascii", "replace").rsplit(":", 1)[-1]: html.unescape(v.decode("utf-8", "replace"))
+                for k, v in _ATTRIBUTE.findall(tag)}
+
+    targets = {}
+    for tag in _RELATIONSHIP.findall(read("xl/_rels/workbook.xml.rels")):
+        a = attributes(tag)
+        target = a.get("Target", "")
+        targets[a.get("Id")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    labels = {}
+    for tag in _SHEET.findall(read("xl/workbook.xml")):
+        a = attributes(tag)
+        if (member := targets.get(a.get("id"))) and "name" in a:
+            labels[member] = f"sheet '{name_of(a['name'])}'"
+    return labels
 
 
 def _read_xlsx(data: bytes) -> Workbook:
@@ -167,14 +226,33 @@ def _decode_legacy_text(sheets: Workbook) -> None:
     sheets.problems.append(problem("legacy_encoding", value=encoding))
 
 
+# A multi-byte UTF-8 sequence: legacy Vietnamese bytes (TCVN3, VNI, Windows-1258) practically
+# never form one, a UTF-8 file with Vietnamese text is full of them.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
 def _decode_json_bytes(data: bytes) -> tuple[str, str | None]:
-    """The text of a JSON file and, when it was not UTF-8, the encoding it was in."""
+    """The text of a JSON file and, when it was not UTF-8, the encoding it was in.
+
+    A file with UTF-8 sequences and an invalid byte is a damaged UTF-8 file: rejected, not
+    read in a legacy encoding that would garble every name. A file with none is read in the
+    legacy encoding that reads all of it as Vietnamese, if one does."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), None  # "Unicode" as Windows Notepad saves it
+        try:
+            return data.decode("utf-16"), None  # "Unicode" as Windows Notepad saves it
+        except UnicodeDecodeError as exc:
+            raise ReadError("invalid_encoding", f"UTF-16, byte {exc.start:,}") from exc
     try:
         return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        return vietnamese_encodings.decode_bytes(data)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        where = f"line {line:,}, byte 0x{data[exc.start]:02x}"
+        if _UTF8_SEQUENCE.search(data):
+            raise ReadError("invalid_encoding", f"UTF-8, {where}") from exc
+        decoded = vietnamese_encodings.decode_bytes(data)
+        if decoded is None:
+            raise ReadError("invalid_encoding", where) from exc
+        return decoded
 
 
 class _Object(dict):
@@ -203,6 +281,10 @@ def _read_json(data: bytes) -> Workbook:
         raise ReadError("unreadable_file", "the JSON document is nested too deeply") from exc
     if not isinstance(doc, dict):
         raise ReadError("unreadable_file", "the JSON document is not an object")
+    for part_name, part in doc.items():
+        if isinstance(part, list) and len(part) > LIMITS.sheet_rows:
+            raise ReadError("sheet_too_large", f"list '{name_of(part_name)}' has {len(part):,} items; "
+                                               f"a sheet may have {LIMITS.sheet_rows:,} rows")
     sheets = Workbook()
     if encoding:
         sheets.problems.append(problem("legacy_encoding", value=encoding))

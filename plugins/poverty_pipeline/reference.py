@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -254,23 +255,30 @@ def successor_on(code: str, day: dt.date) -> Succession | None:
     return Succession(code, current, step.effective)
 
 
-def review_date(review_year: int, review_month: int | None = None) -> dt.date:
+def review_date(review_year: int, review_month: int | None = None) -> dt.date | None:
     """The date a review's units are taken at: the last day of its period (31 Dec for the
-    annual review, the month's last day for a regular one)."""
+    annual review, the month's last day for a regular one); None for a year or month no
+    calendar has (year −1 or 0, month 13, December 9999 whose next month is year 10000) — the
+    suites reject those values, this only must not fail on them."""
+    if not dt.MINYEAR <= review_year <= dt.MAXYEAR or (review_month is not None
+                                                        and not 1 <= review_month <= 12):
+        return None
     if review_month is None:
         return dt.date(review_year, 12, 31)
-    first_of_next = dt.date(review_year + review_month // 12, review_month % 12 + 1, 1)
-    return first_of_next - dt.timedelta(days=1)
+    if review_month == 12:
+        return dt.date(review_year, 12, 31)
+    return dt.date(review_year, review_month + 1, 1) - dt.timedelta(days=1)
 
 
 def _review_date_of(info: dict, path_period: str | None) -> dt.date | None:
     year = info.get("nam_ra_soat") or path_period
-    try:
-        year = int(str(year)[:4])
-    except (TypeError, ValueError):
-        return None
+    if not isinstance(year, int):
+        text = str(year)[:4] if year is not None else ""
+        if not (len(text) == 4 and text.isascii() and text.isdigit()):
+            return None
+        year = int(text)
     month = info.get("thang") if info.get("loai_ra_soat") == "thuong_xuyen" else None
-    return review_date(year, int(month) if month and 1 <= int(month) <= 12 else None)
+    return review_date(year, month if isinstance(month, int) and 1 <= month <= 12 else None)
 
 
 def commune_status(info: dict, path_period: str | None) -> str | None:
@@ -296,6 +304,33 @@ def commune_merged_on(info: dict, path_period: str | None) -> str | None:
     day = _review_date_of(info, path_period)
     step = successor_on(str(info.get("ma_xa")), day) if info.get("ma_xa") and day else None
     return step.effective.strftime("%d/%m/%Y") if step else None
+
+
+def predecessors_on(code: str, day: dt.date) -> frozenset[str]:
+    """The communes merged into ``code`` by ``day``, directly or through another merger
+    (28531 into 28519 in 2024, both into a 2025 unit)."""
+    return frozenset(
+        s.predecessor for s in successions()
+        if (step := successor_on(s.predecessor, day)) is not None and step.successor == code
+    )
+
+
+# The household code of a merged commune's household, as the household_key macro reads it.
+HOUSEHOLD_PREFIX = re.compile(r"([0-9]{5})-.", re.ASCII | re.DOTALL)
+
+
+def household_prefix_status(codes: list, info: dict, path_period: str | None) -> list[str | None]:
+    """Per household code: None when it has no ``NNNNN-`` prefix, ``predecessor`` when NNNNN
+    merged into the submitting commune by the review date, ``not_predecessor`` otherwise (the
+    commune's own code, a neighbour's: its key would collide with that commune's household)."""
+    day = _review_date_of(info, path_period)
+    allowed = predecessors_on(str(info.get("ma_xa")), day) if info.get("ma_xa") and day else frozenset()
+    out: list[str | None] = []
+    for code in codes:
+        match = HOUSEHOLD_PREFIX.match(code) if isinstance(code, str) else None
+        out.append(None if match is None else
+                   "predecessor" if match.group(1) in allowed else "not_predecessor")
+    return out
 
 
 def commune_codes() -> frozenset[str]:

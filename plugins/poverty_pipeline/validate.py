@@ -72,10 +72,13 @@ PARAMETERS = {
 
 def parameters(today: dt.date | None = None, names: Iterable[str] | None = None) -> dict[str, object]:
     """Run-time values the suites refer to as ``$PARAMETER`` (all of them, or ``names``)."""
-    wanted = set(PARAMETERS) | {"today"} if names is None else set(names)
+    wanted = set(PARAMETERS) | {"today", "this_year"} if names is None else set(names)
     values: dict[str, object] = {name: PARAMETERS[name]() for name in PARAMETERS if name in wanted}
+    today = today or dt.date.today()
     if "today" in wanted:
-        values["today"] = pd.Timestamp(today or dt.date.today())
+        values["today"] = pd.Timestamp(today)
+    if "this_year" in wanted:  # a review or report of a later year is not yet possible
+        values["this_year"] = today.year
     return values
 
 
@@ -117,8 +120,9 @@ def sheet_frames(subs: list[Submission], contract: Contract | None = None) -> di
     frames: dict[str, list[pd.DataFrame]] = {}
     for sub in subs:
         computed = {
-            sheet: {col: _helper_value(spec.evaluate(sub.info, {}, sub.path_period), spec.type)
-                    for col, spec in columns.items()}
+            sheet: {col: _helper_value(spec.evaluate(sub.info, {}, sub.path_period, sub.path_submitter),
+                                       spec.type)
+                    for col, spec in columns.items() if not spec.rows}
             for sheet, columns in helpers.items()
         }
         info = pd.DataFrame([{**sub.info, "_row_number": 0}])
@@ -129,6 +133,11 @@ def sheet_frames(subs: list[Submission], contract: Contract | None = None) -> di
             tagged = table.assign(_submission_id=sub.submission_id)
             for col, value in computed.get(sheet, {}).items():
                 tagged[col] = value
+            for col, spec in helpers.get(sheet, {}).items():
+                if spec.rows:
+                    values = table[spec.field].tolist() if spec.field in table else [None] * len(table)
+                    tagged[col] = pd.array(spec.evaluate_rows(values, sub.info, sub.path_period),
+                                           dtype="object")
             frames.setdefault(sheet, []).append(tagged)
     combined = {}
     for sheet, parts in frames.items():
@@ -181,7 +190,11 @@ def validate_batch(
                            "unexpected_index_column_names": index_columns(contract, sheet, frame)},
         )
         results.append(result)
-        for exp_result in result.results:
+        # in the suite's order (GX reports them in an order of its own): a file's problems
+        # come in the same order whatever else the batch holds
+        order = suite_order(contract, sheet)
+        for exp_result in sorted(result.results, key=lambda r: order.get(_expectation_key(
+                r.expectation_config.type, r.expectation_config.meta), len(order))):
             if exp_result.success:
                 continue
             config = exp_result.expectation_config
@@ -197,6 +210,17 @@ def validate_batch(
                     continue  # already reported as a value of the wrong type
                 sub.add(prob)
     return results
+
+
+def _expectation_key(kind: str, meta: dict | None) -> str:
+    return kind + json.dumps(meta or {}, sort_keys=True, ensure_ascii=False)
+
+
+@cache
+def suite_order(contract: str, sheet: str) -> dict[str, int]:
+    """Each expectation's place in its suite file, by its type and ``meta``."""
+    expectations = suite_definition(contract, sheet)["expectations"]
+    return {_expectation_key(e["type"], e.get("meta")): i for i, e in reversed(list(enumerate(expectations)))}
 
 
 def index_columns(contract: str, sheet: str, frame: pd.DataFrame) -> list[str]:

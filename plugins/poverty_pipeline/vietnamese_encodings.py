@@ -17,6 +17,7 @@ legacy text never does, and read as Latin-1 it carries characters no Vietnamese 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -209,15 +210,31 @@ def decode_cell(text: str, encoding: str) -> str:
     return converted if _garbage(converted) <= _garbage(unicodedata.normalize("NFC", text)) else text
 
 
-def decode_bytes(data: bytes) -> tuple[str, str | None]:
-    """Text of a file that is not UTF-8: (text, the encoding it was in). Windows-1258 is
-    decoded by its code page; TCVN3 and VNI are recognised on the Latin-1 reading."""
+# Characters beyond ASCII a clerk's Vietnamese text has besides its letters.
+PUNCTUATION = frozenset("–—…“”‘’°№•\xa0")
+
+
+def consistent(text: str) -> bool:
+    """Whether ``text`` (a whole file, decoded) can be Vietnamese typed in the encoding it was
+    decoded from: every character beyond ASCII is a Vietnamese letter or common punctuation.
+    A byte the encoding does not turn into one (a stray byte of a damaged UTF-8 file, a
+    character of another language) leaves a character that is neither."""
+    letters = vietnamese_letters()
+    return all(ch in letters or ch in PUNCTUATION for ch in set(text) if ord(ch) > 0x7F)
+
+
+def decode_bytes(data: bytes) -> tuple[str, str] | None:
+    """Text of a file that is not UTF-8: (text, the encoding it was in), or None when no legacy
+    encoding reads the whole file consistently (``consistent``). Windows-1258 is decoded by its
+    code page; TCVN3 and VNI are recognised on the Latin-1 reading."""
+    candidates = []
     latin1 = data.decode("latin-1")
-    legacy = detect(unicodedata.normalize("NFC", latin1))
-    candidates = [(decode_text(latin1, legacy), legacy)] if legacy else []
-    cp1258 = unicodedata.normalize("NFC", data.decode("cp1258", errors="replace"))
-    candidates.append((cp1258, "Windows-1258"))
-    return min(candidates, key=lambda c: _garbage(c[0]))
+    if legacy := detect(unicodedata.normalize("NFC", latin1)):
+        candidates.append((decode_text(latin1, legacy), legacy))
+    with contextlib.suppress(UnicodeDecodeError):  # a byte Windows-1258 does not define
+        candidates.append((unicodedata.normalize("NFC", data.decode("cp1258")), "Windows-1258"))
+    candidates = [c for c in candidates if consistent(c[0])]
+    return min(candidates, key=lambda c: _garbage(c[0])) if candidates else None
 
 
 def maybe_legacy(text: str) -> bool:

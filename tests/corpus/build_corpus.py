@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import json
 import random
+import re
 import struct
 import sys
 import unicodedata
@@ -401,7 +402,89 @@ def cases() -> dict[str, bytes]:
     files["agency_formula_text_extra_column.xlsx"] = agency_xlsx(doc)
     files["agency_duplicate_keys.json"] = as_json(agency(ma_don_vi="STTTT")).replace(
         b'"ma_hoat_dong": "HD-02",', b'"ma_hoat_dong": "HD-02",\n   "ma_hoat_dong": "HD-09",', 1)
+    files.update(fault_cases())
     return files
+
+
+def fault_cases() -> dict[str, bytes]:
+    """Files that once stopped a whole batch or the province build, or loaded wrong quietly."""
+    files: dict[str, bytes] = {}
+    # -- dates and integers no calendar or column holds
+    files["review_year_negative.json"] = as_json(commune("28393", nam_ra_soat=-1))
+    files["review_year_huge.json"] = as_json(commune("28396", nam_ra_soat=3_000_000_000,
+                                                     loai_ra_soat="thuong_xuyen", thang=3_000_000_000))
+    files["december_9999.json"] = as_json(commune("28399", year=9999, loai_ra_soat="thuong_xuyen", thang=12,
+                                                  ngay_lap="2021-12-05"))
+    files["folder_0000.json"] = as_json(commune("28402"))
+    files["review_year_future.json"] = as_json(commune("28414", year=2099, ngay_lap="2021-12-05"))
+    files["households_max_bigint.json"] = as_json(set_area(commune("28417"), tong_so_ho=2**63 - 1,
+                                                           tong_so_nhan_khau=2**63 - 1))
+    # -- text PostgreSQL cannot hold, or that is no text
+    doc = commune("28420")
+    doc["thong_tin"]["nguoi_lap"] = "Trần Thị\u0000Bình"
+    files["nul_character.json"] = as_json(doc)
+    files["control_characters.xlsx"] = commune_xlsx(set_household(
+        commune("28423"), 1, ho_ten_chu_ho="Lê Văn\x01Cường", ghi_chu="Hộ\x1bđã thoát nghèo"))
+    # -- sheets reaching far: calamine would allocate the grid from A1 to the last cell
+    good = commune_xlsx(commune("28426"))
+    files["far_column_cell.xlsx"] = with_cells(good, '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    good = commune_xlsx(commune("28429"))
+    files["far_row_cell.xlsx"] = with_cells(good, '<row r="1048576"><c r="A1048576"><v>1</v></c></row>')
+    good = commune_xlsx(commune("28432"))
+    files["declared_extent.xlsx"] = rewrite_member(good, "xl/worksheets/sheet3.xml", lambda xml: re.sub(
+        rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', xml))
+    good = commune_xlsx(commune("28436"))  # within the bounds, but a grid of 140 million cells
+    files["dense_grid.xlsx"] = with_cells(good, '<row r="199999"><c r="ZZ199999"><v>1</v></c></row>')
+    files["json_list_too_long.json"] = json.dumps({**commune("28462"), "danh_sach_ho": [{}] * 200_001},
+                                                  ensure_ascii=False, separators=(",", ":")).encode()
+    # -- bytes that are no encoding
+    files["invalid_utf8.json"] = as_json(vietnamese("28465")).replace("Nguyễn".encode(), b"Nguy\xffn", 1)
+    plain = map_text(commune("28468"),
+                     lambda t: unicodedata.normalize("NFD", t).encode("ascii", "ignore").decode())
+    files["stray_byte.json"] = as_json(plain).replace(b"Binh", b"Bi\x81nh", 1)
+    # -- digits that are not ASCII digits
+    doc = set_household(commune("28471"), 0, so_nhan_khau="٤", so_dinh_danh_chu_ho="٠٨٢١٢٣٤٥٦٧٨٩")
+    doc = set_household(doc, 1, thu_nhap_binh_quan="１５０００００")
+    doc["thong_tin"]["ngay_lap"] = "٠٥/١٢/٢٠٢١"
+    files["non_ascii_digits.json"] = as_json(doc)
+    files["fullwidth_folder.json"] = as_json(commune("28474"))
+    # -- names of sheets and columns far too long to echo
+    doc = set_household(commune("28477"), 0, **{"cột ghi thêm " * 800: "x"})
+    doc["Sheet " + "rất dài " * 1250] = [{"a": 1}]
+    files["long_names.json"] = as_json(doc)
+    # -- keys the warehouse relies on: a household code NNNNN- only for a merged commune's
+    # 28483-HO001 is the key of household HO001 of commune 28483 (own_commune_folder.json);
+    # 28480-HO002 is the key of this file's own HO002: either would be a duplicate in the marts
+    files["household_prefix_neighbour.json"] = as_json(commune("28480", households=[
+        household("28483-HO001"), household("HO002"), household("28480-HO002")]))
+    files["household_prefix_merged.json"] = as_json(commune("28519", year=2024, households=[
+        household("28531-HO00012"), household("HO00001"), household("HO00002")]))
+    # -- a file speaks only for its own submitter
+    files["other_commune_folder.json"] = as_json(commune("28252"))
+    files["own_commune_folder.json"] = as_json(commune("28483"))
+    files["agency_other_folder.json"] = as_json(agency(ma_don_vi="SXD"))
+    # -- a value the suites let through but PostgreSQL refuses (jsonb has no Infinity)
+    files["infinity_extra_column.json"] = as_json(commune("28486")).replace(
+        b'"ma_ho": "HO001",', b'"ma_ho": "HO001",\n   "so_tien_vay": 1e400,', 1)
+    files["long_file_name.json"] = as_json(commune("28489"))
+    return files
+
+
+def rewrite_member(workbook: bytes, member: str, change) -> bytes:
+    """``workbook`` with one zip member's bytes changed (the rest copied as they are)."""
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info)
+            target.writestr(info, change(body) if info.filename == member else body)
+    return out.getvalue()
+
+
+def with_cells(workbook: bytes, rows_xml: str) -> bytes:
+    """``workbook`` with rows appended to its household sheet (sheet3)."""
+    return rewrite_member(workbook, "xl/worksheets/sheet3.xml",
+                          lambda xml: xml.replace(b"</sheetData>", rows_xml.encode() + b"</sheetData>"))
 
 
 def merged_header_workbook() -> bytes:

@@ -32,6 +32,10 @@ alter table audit.submissions
     add column if not exists feedback_url text;
 create index if not exists submissions_period_idx
     on audit.submissions (contract, submitter_code, period);
+-- The date the file says it was prepared (ngay_lap): orders the versions of one review, arrival
+-- breaking a tie (poverty_pipeline.load).
+alter table audit.submissions
+    add column if not exists reported_on date;
 
 -- One row per problem found in a submission.
 create table if not exists audit.submission_problems (
