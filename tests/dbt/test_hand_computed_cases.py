@@ -390,11 +390,6 @@ def as_float(value):
 
 # --- what each file gets -------------------------------------------------------------------------
 
-MERGED_DAY_DEFECT = (
-    "a code closed in 2024 and reporting after 1 Jul 2025 gets the day of the last link of its "
-    "chain (the 2025 row 28564 → 28564, where its host only kept its code) instead of its own "
-    "merger on 1 Nov 2024: reference.successor_on returns step.effective of the last step, and "
-    "int_commune_code_periods carries the last hop's effective_date as merged_on")
 
 
 def test_every_file_gets_the_outcome_the_contract_promises(built):
@@ -431,8 +426,7 @@ def test_every_closed_code_gets_one_merged_commune_warning(built):
     # ref_commune_successions_2025: Điềm Hy → Bình Trưng on 1 Jul 2025
     ("28540", "28564", "01/07/2025"),
     # ref_commune_mergers_2024: Dưỡng Điềm → Bình Trưng on 1 Nov 2024
-    pytest.param("28546", "28564", "01/11/2024",
-                 marks=pytest.mark.xfail(strict=True, reason=MERGED_DAY_DEFECT)),
+    ("28546", "28564", "01/11/2024"),
 ])
 def test_a_closed_codes_warning_names_its_successor_and_the_day_it_merged(built, code, successor, day):
     found = one(built, """
@@ -447,8 +441,7 @@ def test_a_closed_codes_warning_names_its_successor_and_the_day_it_merged(built,
     ("28531", 2024, "28519", dt.date(2024, 11, 1)),
     ("28540", 2025, "28564", dt.date(2025, 7, 1)),
     # closed on 1 Nov 2024 (ref_commune_mergers_2024); its unit kept the code on 1 Jul 2025
-    pytest.param("28546", 2025, "28564", dt.date(2024, 11, 1),
-                 marks=pytest.mark.xfail(strict=True, reason=MERGED_DAY_DEFECT)),
+    ("28546", 2025, "28564", dt.date(2024, 11, 1)),
     ("28519", 2024, "28519", None),
 ])
 def test_each_review_knows_its_unit_and_since_when_its_code_is_merged(built, code, year, unit, merged_on):
