@@ -242,17 +242,21 @@ def units_on(day: dt.date) -> tuple[Unit, ...]:
 
 
 def successor_on(code: str, day: dt.date) -> Succession | None:
-    """The last merger that took ``code`` into a unit valid on ``day``, when ``code`` itself was
-    closed by then (28531 on 2025-12-31 → its 2025 successor, through 28519)."""
+    """The unit valid on ``day`` that holds ``code``'s territory, when ``code`` itself was closed
+    by then, and the day of the last merger that moved that territory (28531 on 2025-12-31 → its
+    2025 successor, through 28519). A unit that only kept its code on 1 Jul 2025 moved nothing:
+    28546, merged into 28564 on 1 Nov 2024, is still "merged on 1 Nov 2024" in 2025."""
     if any(u.code == code and u.valid_on(day) for u in units()):
         return None
-    current, step = code, None
+    current, merged = code, None
     for succession in sorted(successions(), key=lambda s: s.effective):
         if succession.predecessor == current and succession.effective <= day:
-            step, current = succession, succession.successor
-    if step is None or not any(u.code == current and u.valid_on(day) for u in units()):
+            if succession.successor != succession.predecessor:
+                merged = succession.effective
+            current = succession.successor
+    if merged is None or not any(u.code == current and u.valid_on(day) for u in units()):
         return None
-    return Succession(code, current, step.effective)
+    return Succession(code, current, merged)
 
 
 def review_date(review_year: int, review_month: int | None = None) -> dt.date | None:

@@ -34,7 +34,12 @@ chains (submitted_code, commune_code, since, merged_on) as (
         chains.submitted_code,
         successions.successor_code,
         successions.effective_date,
-        successions.effective_date
+        -- a unit that only kept its code (1 Jul 2025) moved no territory: the merger stays the
+        -- one that took the code into it
+        case
+            when successions.successor_code = successions.predecessor_code then chains.merged_on
+            else successions.effective_date
+        end
     from chains
     inner join successions
         on
