@@ -23,6 +23,7 @@ import yaml
 from databases import create_database, drop_database
 from pipeline_helpers import dbt
 
+from poverty_pipeline import locations
 from poverty_pipeline.cell_safety import neutralise
 from poverty_pipeline.discover import LandedFile, fetch, landing_root, new_files
 from poverty_pipeline.ingest import ingest_files
@@ -230,14 +231,12 @@ def check_formula_text(url: str) -> None:
 
 def check_feedback(url: str) -> None:
     """Every recorded file has its report where audit.submissions says, whatever its name."""
-    from airflow.sdk import ObjectStoragePath
-
     with connect(url) as conn:
         rows = conn.execute("select path, feedback_url from audit.submissions").fetchall()
-    missing = [path for path, link in rows if not link or not ObjectStoragePath(link).exists()]
+    missing = [path for path, link in rows if not link or not locations.parse(link).path().exists()]
     assert not missing, missing
     for _, link in rows:
-        assert all(len(part.encode()) <= 255 for part in link.split("/"))
+        assert all(len(part.encode()) <= 255 for part in locations.parse(link).path().parts)
 
 
 @pytest.fixture(scope="module")

@@ -220,12 +220,24 @@ def test_a_household_prefixed_by_a_commune_not_merged_into_the_submitter_is_reje
     # 28531 merged into 28519 on 1 Nov 2024: 28519 keeps 28531's households under their key
     land(landing, "28519.json", json_bytes(submission(ma_xa="28519", year=2024, households=[
         household("28531-HO00012"), household("HO00001")])), year=2024)
-    assert statuses(run(warehouse, landing)) == {
+    # 28540, closed on 1 Jul 2025, still reports for 2025; 28546 went into the same unit (28564)
+    # in 2024, so 28540 speaks for territory of its own unit
+    land(landing, "28540.json", json_bytes(submission(ma_xa="28540", year=2025, ngay_lap="2025-12-05",
+                                                      households=[household("28546-HO00003")])), year=2025)
+    # 28252 went into another unit: not 28540's to list
+    land(landing, "28540_other.json", json_bytes(submission(ma_xa="28540", year=2025, ngay_lap="2025-12-06",
+                                                            households=[household("28252-HO00003")])),
+         year=2025)
+    found = statuses(run(warehouse, landing))
+    assert found.pop("communes/2025/28540.json") in {"accepted", "accepted_with_warnings", "superseded"}
+    assert found == {
         "communes/2021/28261.json": "rejected", "communes/2021/28252.json": "accepted",
-        "communes/2024/28519.json": "accepted"}
-    ((message,),) = rows(warehouse, "select message_en from audit.submission_problems "
-                                    "where rule = 'household_prefix'")
-    assert "'28252-HO00001'" in message and "commune 28261" in message
+        "communes/2024/28519.json": "accepted", "communes/2025/28540_other.json": "rejected"}
+    messages = [m for (m,) in rows(warehouse, "select message_en from audit.submission_problems "
+                                              "where rule = 'household_prefix' order by message_en")]
+    assert len(messages) == 2
+    assert "'28252-HO00001'" in messages[0] and "commune 28261" in messages[0]
+    assert "'28252-HO00003'" in messages[1] and "commune 28540" in messages[1]
 
 
 def test_a_review_year_after_the_current_year_is_rejected(warehouse, landing):

@@ -33,6 +33,7 @@ from databases import create_database, drop_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from poverty_pipeline import locations
 from poverty_pipeline.contract import load_contract
 from poverty_pipeline.discover import new_files
 from poverty_pipeline.ingest import ingest_files
@@ -321,7 +322,7 @@ def check_batch(url: str, reader: ReadWorker, contract_name: str, files: list[tu
         assert "internal_error" not in rules, files
         for submission_id, path, status, households, feedback in recorded:
             assert status in OUTCOMES
-            assert feedback and Path(feedback.removeprefix("file://")).exists(), path
+            assert feedback and locations.parse(feedback).path().exists(), path
             assert loaded.get(submission_id, 0) == (households if status != "rejected" else 0)
     finally:
         shutil.rmtree(landing, ignore_errors=True)

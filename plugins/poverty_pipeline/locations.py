@@ -27,6 +27,10 @@ class Location:
     def local_path(self) -> Path:
         return Path("/", *self.segments)
 
+    def path(self):
+        """Where the location is, to read or write: a local Path or an ObjectStoragePath."""
+        return self.local_path() if self.is_local else self.storage_path()
+
     def storage_path(self):
         """The location as Airflow's ObjectStoragePath (object storage)."""
         from airflow.sdk import ObjectStoragePath

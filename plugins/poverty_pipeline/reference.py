@@ -310,13 +310,23 @@ def commune_merged_on(info: dict, path_period: str | None) -> str | None:
     return step.effective.strftime("%d/%m/%Y") if step else None
 
 
-def predecessors_on(code: str, day: dt.date) -> frozenset[str]:
-    """The communes merged into ``code`` by ``day``, directly or through another merger
-    (28531 into 28519 in 2024, both into a 2025 unit)."""
-    return frozenset(
-        s.predecessor for s in successions()
-        if (step := successor_on(s.predecessor, day)) is not None and step.successor == code
-    )
+def unit_on(code: str, day: dt.date) -> str | None:
+    """The unit valid on ``day`` that holds ``code``'s territory: ``code`` itself, its successor
+    when it was closed by then, or None for a code no unit holds."""
+    if any(u.code == code and u.valid_on(day) for u in units()):
+        return code
+    step = successor_on(code, day)
+    return step.successor if step else None
+
+
+def same_unit_codes_on(code: str, day: dt.date) -> frozenset[str]:
+    """The other codes whose territory belongs, on ``day``, to the unit that holds ``code``'s:
+    the communes merged into it (28531 into 28519 in 2024, both into a 2025 unit) and, for a
+    closed code that still reports, its successor and the successor's other predecessors."""
+    unit = unit_on(code, day)
+    if unit is None:
+        return frozenset()
+    return frozenset(c for c in commune_codes() if c != code and unit_on(c, day) == unit)
 
 
 # The household code of a merged commune's household, as the household_key macro reads it.
@@ -324,16 +334,17 @@ HOUSEHOLD_PREFIX = re.compile(r"([0-9]{5})-.", re.ASCII | re.DOTALL)
 
 
 def household_prefix_status(codes: list, info: dict, path_period: str | None) -> list[str | None]:
-    """Per household code: None when it has no ``NNNNN-`` prefix, ``predecessor`` when NNNNN
-    merged into the submitting commune by the review date, ``not_predecessor`` otherwise (the
-    commune's own code, a neighbour's: its key would collide with that commune's household)."""
+    """Per household code: None when it has no ``NNNNN-`` prefix, ``same_unit`` when NNNNN's
+    territory belongs to the submitting commune's unit on the review date, ``other_unit``
+    otherwise (the commune's own code, a neighbour's: its key would collide with that commune's
+    household, and a file speaks only for its own unit)."""
     day = _review_date_of(info, path_period)
-    allowed = predecessors_on(str(info.get("ma_xa")), day) if info.get("ma_xa") and day else frozenset()
+    allowed = same_unit_codes_on(str(info.get("ma_xa")), day) if info.get("ma_xa") and day else frozenset()
     out: list[str | None] = []
     for code in codes:
         match = HOUSEHOLD_PREFIX.match(code) if isinstance(code, str) else None
         out.append(None if match is None else
-                   "predecessor" if match.group(1) in allowed else "not_predecessor")
+                   "same_unit" if match.group(1) in allowed else "other_unit")
     return out
 
 

@@ -49,7 +49,7 @@ INPUT_TITLE_MAX, INPUT_MESSAGE_MAX, LIST_SOURCE_MAX = 32, 255, 255  # Excel's li
 PREFIXED = re.compile(r"^\d{5}-.")  # a household listed under its former commune's code
 # A code-list rule of the suites: ^(?:a|b)(?:;(?:a|b))*$ → its codes.
 CODE_LIST = re.compile(r"^\^\(\?:([\w|]+)\)\(\?:;")
-FIXED_LENGTH_DIGITS = re.compile(r"^\^\\d\{(\d+)\}\$$")
+FIXED_LENGTH_DIGITS = re.compile(r"^\^(?:\\d|\[0-9\])\{(\d+)\}\$$")
 
 
 # ------------------------------------------------------------------ what the suites allow
