@@ -99,3 +99,18 @@ def test_households_are_followed_across_both_mergers(built):
         assert row["poor_not_compared"] == 0, (code, year)
         assert row["poor_start"] == before["poor_end"], (code, year)
         assert row["near_poor_start"] == before["near_poor_end"], (code, year)
+
+
+def test_personal_data_is_kept_out_of_the_marts(built, run_dbt, tmp_path):
+    """The data test reads the sources' ``contains_pii`` marks: it passes on the built marts and
+    fails as soon as a marts table holds a column of that name."""
+    target = tmp_path / "dbt_target"
+    run_dbt(built, target, "test", "--select", "assert_no_personal_data_in_marts")
+    with psycopg.connect(built, autocommit=True) as conn:
+        conn.execute("alter table marts.rpt_review_summary add column so_dinh_danh_chu_ho text")
+    try:
+        with pytest.raises(AssertionError):
+            run_dbt(built, target, "test", "--select", "assert_no_personal_data_in_marts")
+    finally:
+        with psycopg.connect(built, autocommit=True) as conn:
+            conn.execute("alter table marts.rpt_review_summary drop column so_dinh_danh_chu_ho")
