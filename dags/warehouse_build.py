@@ -15,7 +15,7 @@ from cosmos.constants import (
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from poverty_pipeline.assets import RAW_AGENCY_REPORTS, RAW_COMMUNE_REVIEWS
-from poverty_pipeline.config import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID
+from poverty_pipeline.config import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID, dbt_threads
 
 DOC = """
 ### Warehouse build
@@ -45,7 +45,7 @@ profile_config = ProfileConfig(
     profile_name="poverty_warehouse",
     target_name="airflow",
     profile_mapping=PostgresUserPasswordProfileMapping(
-        conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public", "threads": 2}
+        conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public", "threads": dbt_threads()}
     ),
 )
 

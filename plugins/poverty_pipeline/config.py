@@ -31,6 +31,17 @@ def landing_url() -> str:
     return os.environ.get("POVERTY_LANDING_URL") or default_landing_url()
 
 
+def dbt_threads() -> int:
+    """dbt's threads: ``POVERTY_DBT_THREADS``, default the machine's cores (models of one layer
+    build side by side; the server, not dbt, is the limit)."""
+    value = os.environ.get("POVERTY_DBT_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise RuntimeError(f"POVERTY_DBT_THREADS must be a whole number ≥ 1, not {value!r}")
+        return int(value)
+    return max(os.cpu_count() or 1, 1)
+
+
 def warehouse_url() -> str:
     """``POVERTY_WAREHOUSE_URL``; the command line starts an embedded server when it is unset."""
     url = os.environ.get("POVERTY_WAREHOUSE_URL")

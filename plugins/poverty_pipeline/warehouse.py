@@ -252,7 +252,7 @@ def _ensure_own_role(conn: psycopg.Connection, name: str, password: str | None) 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:
     """Environment variables the dbt profile reads, derived from the warehouse URL."""
-    from poverty_pipeline.config import warehouse_parts
+    from poverty_pipeline.config import dbt_threads, warehouse_parts
 
     parts = warehouse_parts(url or warehouse_url())
     return {
@@ -261,6 +261,7 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
         "POVERTY_DB_USER": str(parts["user"]),
         "POVERTY_DB_PASSWORD": str(parts["password"]),
         "POVERTY_DB_NAME": str(parts["dbname"]),
+        "POVERTY_DBT_THREADS": str(dbt_threads()),
     }
 
 
