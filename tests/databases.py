@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -27,3 +29,14 @@ def create_database(prefix: str) -> tuple[str, str]:
 def drop_database(name: str) -> None:
     with psycopg.connect(os.environ["POVERTY_TEST_SERVER_URL"], autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """A new, uniquely named database on the test server, dropped (connections and all) when
+    the block ends; yields its URL."""
+    name, url = create_database(prefix)
+    try:
+        yield url
+    finally:
+        drop_database(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from databases import throwaway_database
 
 from poverty_pipeline.discover import content_hash, new_files
 from poverty_pipeline.ingest import ingest_files
@@ -153,35 +154,18 @@ LOWER_CASE = report(ma_don_vi="ubnd-815", activities=[  # codes and values match
 ])
 
 
-def _database(server_url: str, name: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
 @pytest.fixture(scope="module")
 def mixed_run(tmp_path_factory):
     """One warehouse for the module's mixed batch (the shared ``warehouse`` fixture is per test)."""
-    import os
-    import uuid
-
-    import psycopg
-
-    server = os.environ["POVERTY_TEST_SERVER_URL"]
-    name = f"agency_ingest_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    url = _database(server, name)
-    landing = tmp_path_factory.mktemp("landing")
-    land(landing, "good.xlsx", to_xlsx_bytes(GOOD, headers="label"))
-    land(landing, "good_json_other_agency.json", to_json_bytes(report(ma_don_vi="SNNPTNT")))
-    land(landing, "lower_case_codes.json", to_json_bytes(LOWER_CASE))
-    land(landing, "warned.xlsx", to_xlsx_bytes(report(ma_don_vi="HND", activities=WARNED["hoat_dong"])))
-    for file_name, (data, folder, _) in BAD_CASES.items():
-        land(landing, file_name, data, folder)
-    yield url, run_ingest(url, landing)
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'drop database if exists "{name}" with (force)')
+    with throwaway_database("agency_ingest") as url:
+        landing = tmp_path_factory.mktemp("landing")
+        land(landing, "good.xlsx", to_xlsx_bytes(GOOD, headers="label"))
+        land(landing, "good_json_other_agency.json", to_json_bytes(report(ma_don_vi="SNNPTNT")))
+        land(landing, "lower_case_codes.json", to_json_bytes(LOWER_CASE))
+        land(landing, "warned.xlsx", to_xlsx_bytes(report(ma_don_vi="HND", activities=WARNED["hoat_dong"])))
+        for file_name, (data, folder, _) in BAD_CASES.items():
+            land(landing, file_name, data, folder)
+        yield url, run_ingest(url, landing)
 
 
 def test_good_reports_load_while_bad_ones_are_rejected(mixed_run):

@@ -10,21 +10,17 @@ every other flag is then reported 0.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from databases import throwaway_database
 from pipeline_helpers import dbt as invoke_dbt
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from poverty_pipeline.contract import load_contract
 from poverty_pipeline.warehouse import RAW_TABLES, ensure_schema
-
-DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # Every deprivation flag of the contract (td_*, td59_*, td351_*).
 FLAG_COLUMNS = tuple(
@@ -43,29 +39,13 @@ def flags(deprived: Sequence[str] = (), blank: Sequence[str] = ()) -> dict[str, 
     return values
 
 
-def _database_url(server_url: str, dbname: str) -> str:
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path=f"/{dbname}"))
-
-
 @pytest.fixture(scope="module")
 def warehouse_url() -> Iterator[str]:
     """A new, uniquely named database with the raw/audit schema; dropped afterwards."""
-    # read when used: tests/conftest.py may point it at an embedded server at configure time
-    server_url = os.environ.get("POVERTY_TEST_SERVER_URL", DEFAULT_SERVER_URL)
-    dbname = f"dbt_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-    url = _database_url(server_url, dbname)
-    try:
+    with throwaway_database("dbt_test") as url:
         with psycopg.connect(url) as conn:
             ensure_schema(conn)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-            )
 
 
 @pytest.fixture(scope="session")
