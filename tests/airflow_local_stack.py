@@ -117,7 +117,7 @@ class LocalStack:
         return done.stdout
 
     def shell(self, script: str, timeout: float = 120) -> str:
-        """Run a shell snippet (a README example) with this stack's environment."""
+        """Run a shell snippet (a documented example) with this stack's environment."""
         env = {**self.env_vars, "PATH": f"{Path(airflow_bin()).parent}:{os.environ['PATH']}",
                "AIRFLOW_URL": self.api_url, "AIRFLOW_USER": USER, "AIRFLOW_PASSWORD": PASSWORD}
         done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, text=True,

@@ -1,7 +1,7 @@
 """Agency task reports against a real PostgreSQL: the agency contract's rules each give an exact
 outcome (status and problem rows), accepted reports load whole and once, the newest accepted
 report of an agency for a period supersedes the earlier ones, and the commune ingest beside it
-is untouched. Contract: shared/contracts/agency-task-report.md."""
+is untouched. Contract: docs/submitting.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Backfills through a real Airflow: the README's "Backfills" examples, run in their order with
+"""Backfills through a real Airflow: the examples of docs/backfills.md, run in their order with
 `airflow backfill create` and `POST /api/v2/backfills` against a scheduler (LocalExecutor, PostgreSQL
 metadata), an API server and a DAG processor, on generated submissions (3 communes × review
 years 2021–2023, the reports of 2024 of 3 agencies: monthly, quarterly, annual).
@@ -32,10 +32,10 @@ AGENCIES = ["SLDTBXH", "STC", "SKHDT"]  # monthly, quarterly, annual reports
 BY_YEAR, BY_MONTH = "commune_ingest_by_year", "agency_ingest_by_month"
 
 
-def readme_examples() -> dict[str, str]:
-    """The examples of README's "Backfills" section: first comment line → shell snippet."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Backfills\n", 1)[1].split("\n## ", 1)[0]
+def documented_examples() -> dict[str, str]:
+    """The examples of docs/backfills.md ("Examples"): first comment line → shell snippet."""
+    text = (ROOT / "docs" / "backfills.md").read_text()
+    section = text.split("\n## Examples\n", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     examples = {}
     for chunk in block.strip().split("\n\n"):
@@ -44,7 +44,7 @@ def readme_examples() -> dict[str, str]:
     return examples
 
 
-EXAMPLES = readme_examples()
+EXAMPLES = documented_examples()
 
 
 def example(start: str) -> str:
@@ -107,7 +107,7 @@ def max_overlap(runs: list[tuple]) -> int:
 
 
 def create(stack: LocalStack, script: str, dag_id: str) -> int:
-    """Run a README example that creates a backfill; wait for it; its id."""
+    """Run a documented example that creates a backfill; wait for it; its id."""
     before = stack.latest_backfill(dag_id) or 0
     stack.shell(script)
     backfill_id = stack.latest_backfill(dag_id)

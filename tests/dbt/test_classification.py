@@ -5,7 +5,7 @@ All fixtures are loaded into one fresh database and ``dbt seed`` + ``dbt build``
 the module (data tests and unit tests included). The boundary cases are one submission of
 review year 2025; the marts fixture uses review year 2023, so the two never mix.
 
-Rules: shared/domain/poverty-standards.md §1–2 ("≤ X" is inclusive; QĐ59 has income-only
+Rules: docs/poverty-standards.md (the standards; classification) ("≤ X" is inclusive; QĐ59 has income-only
 poverty, NĐ07/NĐ351 do not; k = 3; proxies for QĐ59's own flags).
 """
 

@@ -1,5 +1,5 @@
 """An independent check of the marts against households computed by hand from the project's
-own documentation only (README.md, dbt_project/README.md, the models' and seeds' YAML, the
+own documentation only (README.md, docs/, dbt_project/README.md, the models' and seeds' YAML, the
 seeds, the contract) — the expected numbers below were written down before the models' SQL
 was read. Every submission is written as the contract says (xlsx with the Vietnamese labels,
 or json), landed, and loaded by the real ingest (``poverty_pipeline.ingest.ingest_files``);
@@ -669,7 +669,7 @@ def test_qd59_deprivations_filled_from_proxies_count_in_the_censored_headcounts(
 
 @pytest.mark.parametrize("mart", ["rpt_alkire_foster_by_area", "rpt_alkire_foster_indicators_by_area"])
 def test_the_alkire_foster_marts_roll_up_to_todays_communes_too(built, mart):
-    # README.md: the measure marts roll up to commune, district, province and current_commune
+    # docs/poverty-standards.md: the measure marts roll up to commune, district, province and current_commune
     # (the models' YAML names only the first three: their docs are incomplete, not the data)
     levels = {r["area_level"] for r in rows(built, f"select distinct area_level from marts.{mart}")}
     assert levels == {"commune", "district", "province", "current_commune"}

@@ -7,7 +7,7 @@ Three communes, NĐ07 households whose class is plain from income and flags (rur
 1,500,000: ≤ it with 3 deprivations poor, with none near-poor; above it neither):
 
 - 28249 (district 815) reviews 2021, 2022 (a first file and a correction received later) and
-  2023 — every flow of the domain notes §3;
+  2023 — every flow of docs/poverty-standards.md (flows between reviews);
 - 28252 (815) reviews 2022 and 2023, and in 2023 states 3 near-poor households where its list
   has 2 (count warning);
 - 28297 (816) reviews 2023 only, states a poor rate of 1.5% for 2 poor of 100 households

@@ -1,5 +1,5 @@
 -- The current report of each agency and period: a correction is a new file, and the newest
--- accepted one supersedes the earlier ones (shared/contracts/agency-task-report.md).
+-- accepted one supersedes the earlier ones (docs/submitting.md).
 
 with
 
