@@ -36,13 +36,6 @@ SUBMISSION_KIND = {
     "agency_annual_report": ("Báo cáo năm", "annual report"),
 }
 
-FUNDING_SOURCE = {
-    "ngan_sach": ("Ngân sách nhà nước", "state budget"),
-    "xa_hoi_hoa": ("Xã hội hóa", "social contributions"),
-    "tin_dung_chinh_sach": ("Tín dụng chính sách", "policy credit"),
-    "khac": ("Nguồn khác", "other"),
-    "khong_ap_dung": ("Không áp dụng", "not applicable"),
-}
 
 
 def vi_en(table: dict[str, tuple[str, str]], code: str | None) -> str:
