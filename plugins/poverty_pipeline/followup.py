@@ -24,6 +24,7 @@ submissions themselves), never to the ``marts`` schema.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import logging
 import re
@@ -329,7 +330,8 @@ def email_follow_up(result: FollowUpResult, conn_id: str = SMTP_CONN_ID) -> bool
             local = Path(tmp) / source.name
             local.write_bytes(source.read_bytes())
             attachments.append(str(local))
-        listing = "".join(f"<li>{period}: {n}</li>" for period, n in sorted(result.periods.items()))
+        listing = "".join(f"<li>{html.escape(period)}: {labels.number(n)}</li>"
+                          for period, n in sorted(result.periods.items()))
         with SmtpHook(smtp_conn_id=conn_id) as hook:
             hook.send_email_smtp(
                 to=recipients,
