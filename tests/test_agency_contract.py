@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
@@ -181,15 +182,36 @@ def test_period_file_names_are_safe():
     assert period_file_name(None) == "khong_xac_dinh.xlsx"
 
 
-def test_follow_up_workbook_has_both_languages_and_no_formulas():
+def test_follow_up_workbook_has_both_languages_words_dates_and_no_formulas():
     from python_calamine import CalamineWorkbook
 
+    from poverty_pipeline.followup import SHEET_NAME
+
     data = to_xlsx_bytes([{"period": "2024-Q1", "submitter_code": "SYT", "contact_name": "=1+1",
+                           "submission_kind": "agency_quarterly_report",
+                           "deadline_on": dt.date(2024, 4, 10),
+                           "latest_received_at": dt.datetime(2024, 4, 12, 8, 5),
                            "days_overdue": 21, "contact_source": "registry"}], dt.date(2024, 5, 1))
-    rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("theo_doi").to_python()
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert book.sheet_names == [SHEET_NAME] == ["Cần đôn đốc"]
+    rows = book.get_sheet_by_name(SHEET_NAME).to_python()
     assert rows[0][:3] == ["Kỳ", "Loại báo cáo", "Mã"]
     assert rows[1][:3] == ["Period", "Kind of submission", "Code"]
     assert rows[2][0] == "2024-Q1" and rows[2][2] == "SYT" and rows[2][7] == 21
-    assert rows[2][12] == "'=1+1" and rows[2][15] == "danh bạ đơn vị / the registry"
-    sheet_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
-    assert b"<f>" not in sheet_xml  # no formula cells anywhere
+    assert rows[2][1] == "Báo cáo quý / quarterly report"
+    # real dates, shown dd/mm/yyyy whatever the reader's date separator
+    assert rows[2][5] == dt.date(2024, 4, 10) and rows[2][9] == dt.datetime(2024, 4, 12, 8, 5)
+    # formula-like text as written, in a quote-prefixed cell
+    assert rows[2][12] == "=1+1" and rows[2][15] == "danh bạ đơn vị / the registry"
+    parts = zipfile.ZipFile(io.BytesIO(data))
+    sheet_xml = parts.read("xl/worksheets/sheet1.xml").decode()
+    styles = parts.read("xl/styles.xml").decode()
+    assert "<f>" not in sheet_xml  # no formula cells anywhere
+    xfs = re.findall(r"<xf [^>]*>", styles.split("<cellXfs")[1])
+    style_of = dict(re.findall(r'<c r="([A-Z]+\d+)" s="(\d+)"', sheet_xml))
+    assert 'quotePrefix="1"' in xfs[int(style_of["M3"])]
+    formats = dict(re.findall(r'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"', styles))
+    assert formats[re.search(r'numFmtId="(\d+)"', xfs[int(style_of["F3"])]).group(1)] == "dd\\/mm\\/yyyy"
+    # printed landscape, one page wide, both header rows on every page; filters on the columns
+    assert 'orientation="landscape"' in sheet_xml and '<pageSetUpPr fitToPage="1"/>' in sheet_xml
+    assert "<autoFilter " in sheet_xml and "!$1:$2</definedName>" in parts.read("xl/workbook.xml").decode()

@@ -1,12 +1,14 @@
 """Feedback to each submitter, through a real ingest into PostgreSQL: one HTML report (and its
 JSON twin) per file under <landing>/_feedback/, recorded in audit.submissions.feedback_url,
-listing exactly the file's problem rows with how to fix them, escaped, formula-safe, and naming
-no other submitter; the suites' results in the Data Docs site without the failing values."""
+listing exactly the file's problem rows with how to fix them, escaped, values as submitted in
+text cells, columns and the submitter in words, errors first, and naming no other submitter;
+the suites' results in the Data Docs site without the failing values."""
 
 from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -92,16 +94,52 @@ def test_report_lists_exactly_the_files_problem_rows_with_a_fix(ingested):
     assert data["errors"] == len([p for p in data["problems"] if p["severity"] == "error"]) > 0
 
 
-def test_html_is_escaped_and_formulas_are_neutralised(ingested):
+def test_html_is_escaped_and_shows_values_as_submitted_in_text_cells(ingested):
     html, data = feedback_files(ingested["landing"], "communes/2021/bad.json")
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     formula_values = [p["value"] for p in data["problems"] if p["value"] and p["value"].startswith("=")]
     assert formula_values, "the formula value is reported as submitted in the JSON"
-    # no table cell of the HTML starts with a formula trigger
-    cells = re.findall(r"<td>(?:<code>)?([^<]*)", html)
-    assert cells and not any(c.startswith(("=", "+", "-", "@")) for c in cells)
-    assert "&#x27;=HYPERLINK" in html
+    # each value is shown as submitted (escaped, no apostrophe added), in a cell a spreadsheet
+    # program opening the page reads as text, never as a formula
+    values = re.findall(r'<td class="value" style="mso-number-format:\'\\@\'">([^<]*)</td>', html)
+    shown = [v for v in (p["value"] for p in data["problems"]) if v is not None]
+    assert len(values) == len(data["problems"]) and set(shown) <= {unescape(v) for v in values}
+    assert "=HYPERLINK(&#34;http://evil.example&#34;,&#34;bấm vào đây&#34;)" in html
+    assert not any(v.startswith(("&#39;", "'")) for v in values)  # no apostrophe added
+
+
+def test_html_names_columns_and_the_submitter_in_words_errors_first(ingested):
+    html, data = feedback_files(ingested["landing"], "communes/2021/bad.json")
+    assert data["submitter_code"] == "28261" and data["submitter_name"] == "Phường 1"
+    assert "Phường 1 <small>(28261)</small>" in html
+    # a column is named by the contract's label, its code in small text below
+    columns = re.findall(r"<td>([^<]+)<br><small[^>]*>([a-z_]+)</small>", html)
+    assert ("Số nhân khẩu", "so_nhan_khau") in columns and ("Thu nhập bình quân", "thu_nhap_binh_quan") \
+        in [(label.split(" (")[0], code) for label, code in columns]
+    severities = re.findall(r'<tr class="(error|warning)">', html)
+    assert severities == sorted(severities, key=lambda s: s != "error")
+    assert severities.count("error") == data["errors"] and severities.count("warning") == data["warnings"]
+
+
+def test_errors_come_before_warnings_whatever_order_they_were_found_in():
+    from poverty_pipeline.feedback import render_html
+
+    problem = {"sheet": "tong_hop", "row": 3, "column": "tong_so_ho", "value": "-1", "rule": "r",
+               "message_vi": "m", "message_en": "m", "fix_vi": "f", "fix_en": "f"}
+    data = {"file": "a.json", "path": "communes/2024/a.json", "submission_id": "s",
+            "submitter_code": None, "submitter_name": None, "period": None, "status": "rejected",
+            "status_vi": "Bị từ chối", "status_en": "Rejected", "rows_loaded": 12345, "errors": 1,
+            "warnings": 2, "written_at": "2024-12-31T17:30:00+00:00",
+            "problems": [{**problem, "severity": "warning", "row": 1},
+                         {**problem, "severity": "error", "row": 2},
+                         {**problem, "severity": "warning", "row": 3}]}
+    html = render_html(data)
+    assert re.findall(r'<tr class="(\w+)">', html) == ["error", "warning", "warning"]
+    assert re.findall(r'<td class="number">(\d+)</td>', html) == ["2", "1", "3"]
+    assert "Tổng số hộ dân cư<br><small" in html and ">-1</td>" in html and "'-1" not in html
+    assert ">12.345</td>" in html and "01/01/2025 00:30" in html  # Vietnamese number, local time
+    assert "chưa xác định / not known" in html
 
 
 def test_a_report_names_no_other_submitter(ingested):

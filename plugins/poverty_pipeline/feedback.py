@@ -5,23 +5,27 @@ Written next to the landing area, to
 ``.feedback.json`` twin, through ObjectStoragePath (the landing may be object storage); a name
 too long for a file system or an object store is shortened with a hash (``feedback_key``). It
 holds the outcome and every problem with sheet, row, column, value, rule and how to fix it —
-built only from the submission itself, so it names no other commune or agency. Every text is
-HTML-escaped, and cell values pass through ``cell_safety.neutralise`` because spreadsheet
-programs open HTML tables and would evaluate ``=…`` (the JSON keeps the values as submitted).
+built only from the submission itself (and the seeds' name of its own submitter), so it names
+no other commune or agency. The page is the Jinja2 template ``templates/feedback.html``,
+autoescaped: columns are named by the contract's Vietnamese labels, errors come before warnings,
+and values are shown as submitted, in cells formatted as text so that a spreadsheet program
+opening the page shows ``=…`` as written rather than evaluating it (the JSON keeps the values
+as submitted, and the problems in the order found).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 from functools import cache
 from importlib import resources
+from zoneinfo import ZoneInfo
 
+import jinja2
 import yaml
 
-from poverty_pipeline.cell_safety import neutralise
+from poverty_pipeline import labels
 from poverty_pipeline.locations import url_of
 from poverty_pipeline.normalise import Submission
 from poverty_pipeline.problems import Problem, printable
@@ -37,6 +41,7 @@ STATUS_TEXT = {
                  "Rejected — nothing was loaded; correct the file and resubmit"),
 }
 SEVERITY_TEXT = {"error": ("Lỗi", "Error"), "warning": ("Cảnh báo", "Warning")}
+PROVINCE_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @cache
@@ -99,6 +104,7 @@ def report(sub: Submission, status: str, rows_loaded: int, submitter: str | None
         "path": path,
         "submission_id": sub.submission_id,
         "submitter_code": submitter,
+        "submitter_name": labels.submitter_name(submitter, period),
         "period": period,
         "status": status,
         "status_vi": vi,
@@ -118,52 +124,32 @@ def _problem(p: Problem) -> dict:
             "fix_vi": fix["vi"], "fix_en": fix["en"]}
 
 
-def _cell(value: object) -> str:
-    """A table cell: formula-neutralised, then escaped."""
-    return html.escape("" if value is None else str(neutralise(value)))
+@cache
+def _environment() -> jinja2.Environment:
+    # autoescape on: submitted values, names and messages are always shown as text
+    return jinja2.Environment(loader=jinja2.PackageLoader("poverty_pipeline", "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True)
+
+
+def _written_at(iso: str) -> str:
+    """``dd/mm/yyyy HH:MM`` in the province's time."""
+    return labels.date_time(dt.datetime.fromisoformat(iso).astimezone(PROVINCE_TIME))
 
 
 def render_html(data: dict) -> str:
-    e = html.escape
-    rows = []
-    for p in data["problems"]:
-        sev_vi, sev_en = SEVERITY_TEXT[p["severity"]]
-        rows.append(
-            f"<tr class=\"{e(p['severity'])}\"><td>{e(sev_vi)}<br><i>{e(sev_en)}</i></td>"
-            f"<td>{_cell(p['sheet'])}</td><td>{_cell(p['row'])}</td><td>{_cell(p['column'])}</td>"
-            f"<td><code>{_cell(p['value'])}</code></td><td>{_cell(p['rule'])}</td>"
-            f"<td>{_cell(p['message_vi'])}<br><i>{_cell(p['message_en'])}</i></td>"
-            f"<td>{_cell(p['fix_vi'])}<br><i>{_cell(p['fix_en'])}</i></td></tr>"
-        )
-    problems = (
-        "<table><thead><tr><th>Mức độ<br><i>Severity</i></th><th>Sheet</th><th>Dòng<br><i>Row</i></th>"
-        "<th>Cột<br><i>Column</i></th><th>Giá trị<br><i>Value</i></th><th>Quy tắc<br><i>Rule</i></th>"
-        "<th>Vấn đề<br><i>Problem</i></th><th>Cách sửa<br><i>How to fix</i></th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-        if rows else "<p>Không có vấn đề nào. <i>No problems found.</i></p>"
-    )
-    return f"""<!doctype html>
-<html lang="vi"><head><meta charset="utf-8">
-<title>Phản hồi / Feedback: {_cell(data['file'])}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #999;padding:4px 8px;vertical-align:top;text-align:left}}
-tr.error td:first-child{{color:#b00}}tr.warning td:first-child{{color:#a60}}i{{color:#555}}</style>
-</head><body>
-<h1>Kết quả tiếp nhận tệp <i>/ Submission feedback</i></h1>
-<table>
-<tr><th>Tệp <i>/ File</i></th><td>{_cell(data['path'])}</td></tr>
-<tr><th>Đơn vị <i>/ Submitter</i></th><td>{_cell(data['submitter_code'])}</td></tr>
-<tr><th>Kỳ <i>/ Period</i></th><td>{_cell(data['period'])}</td></tr>
-<tr><th>Kết quả <i>/ Status</i></th>
-<td><b>{e(data["status_vi"])}</b><br><i>{e(data["status_en"])}</i></td></tr>
-<tr><th>Số dòng đã nhập <i>/ Rows loaded</i></th><td>{data['rows_loaded']}</td></tr>
-<tr><th>Lỗi / Cảnh báo <i>/ Errors / Warnings</i></th><td>{data['errors']} / {data['warnings']}</td></tr>
-<tr><th>Mã tệp <i>/ Submission id</i></th><td><code>{e(data['submission_id'])}</code></td></tr>
-</table>
-<h2>Các vấn đề <i>/ Problems</i></h2>
-{problems}
-</body></html>
-"""
+    """The report as a page: columns named by the contract's words (the code beside them),
+    values as submitted, errors before warnings (the order found within each)."""
+    problems = []
+    for p in sorted(data["problems"], key=lambda p: p["severity"] != "error"):
+        severity_vi, severity_en = SEVERITY_TEXT[p["severity"]]
+        label = labels.column_label(p["sheet"], p["column"])
+        problems.append({**p, "severity_vi": severity_vi, "severity_en": severity_en,
+                         "column_label": label if label != p["column"] else None})
+    return _environment().get_template("feedback.html").render(
+        **{**data, "problems": problems, "rows_loaded": labels.number(data["rows_loaded"]),
+           "errors": labels.number(data["errors"]), "warnings": labels.number(data["warnings"]),
+           "written_at": _written_at(data["written_at"])})
 
 
 def write_feedback(root, sub: Submission, status: str, rows_loaded: int, submitter: str | None,

@@ -11,6 +11,12 @@ a period with nothing to chase has no file (an old one is removed). When an Airf
 connection ``smtp_default`` exists and names recipients (extra ``follow_up_to``), the files are
 e-mailed; otherwise they are only written.
 
+The workbook reads in words: kinds of report and contact sources by their labels, a submitter
+without a name in the marts named from the seeds, deadlines and receipt times as real dates
+(dd/mm/yyyy), text a spreadsheet would evaluate in quote-prefixed cells (shown as written). It
+prints A4 landscape, one page wide, its two header rows on every page, with filters on its
+columns.
+
 The lists carry names and phone numbers: they go to the landing location (restricted, like the
 submissions themselves), never to the ``marts`` schema.
 """
@@ -18,6 +24,7 @@ submissions themselves), never to the ``marts`` schema.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import logging
 import re
@@ -26,11 +33,13 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.rows import dict_row
 
-from poverty_pipeline.cell_safety import neutralise
+from poverty_pipeline import labels
+from poverty_pipeline.cell_safety import formula_like
 
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_FOLDER = ("_reports", "follow_up")
+SHEET_NAME = "Cần đôn đốc"
 SMTP_CONN_ID = "smtp_default"
 CONTRACT_OF = {"commune": "commune_household_review", "agency": "agency_task_report"}
 
@@ -102,7 +111,7 @@ listed as (
 select
     listed.*,
     s.path as latest_path,
-    to_char(s.received_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD HH24:MI') as latest_received_at,
+    date_trunc('minute', s.received_at at time zone 'Asia/Ho_Chi_Minh') as latest_received_at,
     problem.message_vi as first_problem_vi,
     problem.message_en as first_problem_en
 from listed
@@ -182,7 +191,9 @@ def follow_up_rows(conn: psycopg.Connection) -> list[dict]:
     out = []
     for row in rows:
         reason_vi, reason_en = REASONS[row["follow_up_reason"]]
-        out.append({**row, **choose_contact(row), "reason_vi": f"{reason_vi} / {reason_en}"})
+        name = row["submitter_name"] or labels.submitter_name(row["submitter_code"], row["period"])
+        out.append({**row, **choose_contact(row), "submitter_name": name,
+                    "reason_vi": f"{reason_vi} / {reason_en}"})
     return out
 
 
@@ -193,7 +204,7 @@ def period_file_name(period: str | None) -> str:
 
 
 def to_xlsx_bytes(rows: list[dict], as_of: dt.date) -> bytes:
-    """One period's follow-up list as a workbook (sheet ``theo_doi``)."""
+    """One period's follow-up list as a workbook (sheet ``SHEET_NAME``)."""
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -204,7 +215,11 @@ def to_xlsx_bytes(rows: list[dict], as_of: dt.date) -> bytes:
                          "author": "poverty_pipeline"})
     header = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7"})
     header_en = book.add_format({"italic": True, "text_wrap": True, "valign": "top", "bg_color": "#F2F2F2"})
-    ws = book.add_worksheet("theo_doi")
+    quoted = book.add_format({"quote_prefix": True})
+    count = book.add_format({"num_format": "#,##0"})
+    day = book.add_format({"num_format": labels.EXCEL_DATE_FORMAT, "align": "left"})
+    moment = book.add_format({"num_format": labels.EXCEL_DATETIME_FORMAT, "align": "left"})
+    ws = book.add_worksheet(SHEET_NAME)
     for col, (_, vi, en, width) in enumerate(COLUMNS):
         ws.set_column(col, col, width)
         ws.write_string(0, col, vi, header)
@@ -214,16 +229,33 @@ def to_xlsx_bytes(rows: list[dict], as_of: dt.date) -> bytes:
             value = row.get(key)
             if value is None:
                 continue
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                ws.write_number(r, col, value)
-                continue
-            if key == "contact_source":
-                value = CONTACT_SOURCES.get(value, value)
-            ws.write_string(r, col, neutralise(str(value)))
+            if isinstance(value, dt.datetime):
+                ws.write_datetime(r, col, value.replace(tzinfo=None), moment)
+            elif isinstance(value, dt.date):
+                ws.write_datetime(r, col, dt.datetime.combine(value, dt.time()), day)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                ws.write_number(r, col, value, count)
+            else:
+                text = str(_words(key, value))
+                ws.write_string(r, col, text, quoted if formula_like(text) else None)
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(1, len(rows) + 1), len(COLUMNS) - 1)
+    ws.set_paper(9)  # A4
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)  # one page wide
+    ws.repeat_rows(0, 1)
+    ws.set_footer("&CTrang &P/&N")
     book.close()
     return buffer.getvalue()
+
+
+def _words(key: str, value: object) -> object:
+    """The label of a coded value (kind of report, where the contact came from)."""
+    if key == "submission_kind":
+        return labels.vi_en(labels.SUBMISSION_KIND, value)
+    if key == "contact_source":
+        return CONTACT_SOURCES.get(value, value)
+    return value
 
 
 def write_follow_up(conn: psycopg.Connection, landing_url: str,
@@ -298,7 +330,8 @@ def email_follow_up(result: FollowUpResult, conn_id: str = SMTP_CONN_ID) -> bool
             local = Path(tmp) / source.name
             local.write_bytes(source.read_bytes())
             attachments.append(str(local))
-        listing = "".join(f"<li>{period}: {n}</li>" for period, n in sorted(result.periods.items()))
+        listing = "".join(f"<li>{html.escape(period)}: {labels.number(n)}</li>"
+                          for period, n in sorted(result.periods.items()))
         with SmtpHook(smtp_conn_id=conn_id) as hook:
             hook.send_email_smtp(
                 to=recipients,

@@ -11,9 +11,13 @@ flows, end of year, rate) and the near-poor block, ready to attach to the provin
 - :func:`workbook_bytes` — one year's workbook (pure: rows in, bytes out; deterministic).
 - :func:`export_review_summaries` — every year's workbook written to the landing location.
 
-Texts come from submissions (area names, codes), so a cell that a spreadsheet would read as a
-formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with
-a leading apostrophe.
+The standard is named by its legal document and years (from the standards seed, through
+``labels.standard_label``); counts and rates are numbers (the reader's spreadsheet shows them with
+its own separators: '.' for thousands and ',' for decimals in Vietnamese). The table prints
+landscape, one page wide, its header rows on every page, and has filters on its columns. Texts
+come from submissions (area names, codes), so a cell that a spreadsheet would read as a formula
+(starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written as text with the
+spreadsheet's quote prefix: shown as written, never evaluated.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import dict_row
 
-from poverty_pipeline.cell_safety import neutralise
+from poverty_pipeline import labels
+from poverty_pipeline.cell_safety import formula_like
 
 REPORT_FOLDER = ("_reports", "review_summary")
 
@@ -96,7 +101,7 @@ NOTES = [
     "- Chưa đối chiếu được: hộ của xã không có kết quả rà soát năm trước trên địa bàn.",
     "- Hộ nghèo cuối năm = đầu năm − thoát nghèo − không còn trong danh sách − không phân loại được "
     "+ tái nghèo + phát sinh mới + từ cận nghèo chuyển lên + chưa đối chiếu được.",
-    "Nguồn: kho dữ liệu giảm nghèo (marts.rpt_review_summary).",
+    "Nguồn: kho dữ liệu giảm nghèo của tỉnh (tổng hợp kết quả rà soát hộ nghèo, hộ cận nghèo).",
 ]
 
 def summary_years(conn: psycopg.Connection) -> list[int]:
@@ -179,9 +184,11 @@ def workbook_bytes(year: int, standard: dict, rows: Sequence[dict]) -> bytes:
     })
     number_header = book.add_format({"italic": True, "align": "center", "border": 1})
     text = book.add_format({"border": 1})
+    quoted_text = book.add_format({"border": 1, "quote_prefix": True})
     count = book.add_format({"border": 1, "num_format": "#,##0"})
     rate = book.add_format({"border": 1, "num_format": "0.00%"})
     total_text = book.add_format({"border": 1, "bold": True})
+    quoted_total_text = book.add_format({"border": 1, "bold": True, "quote_prefix": True})
     total_count = book.add_format({"border": 1, "bold": True, "num_format": "#,##0"})
     total_rate = book.add_format({"border": 1, "bold": True, "num_format": "0.00%"})
 
@@ -192,12 +199,10 @@ def workbook_bytes(year: int, standard: dict, rows: Sequence[dict]) -> bytes:
         f"BẢNG TỔNG HỢP KẾT QUẢ RÀ SOÁT HỘ NGHÈO, HỘ CẬN NGHÈO NĂM {year}", title,
     )
     province = next((r.get("area_name") for r in rows if r["area_level"] == "province"), None)
-    sheet.write_string(
-        1, 0,
-        neutralise(f"{province or 'Tỉnh Tiền Giang'} – theo {standard['standard_name_vi']} "
-                  f"({standard['standard_code']})"),
-        bold,
-    )
+    line = (f"{province or 'Tỉnh Tiền Giang'} – chuẩn nghèo theo "
+            f"{labels.standard_label(standard['standard_code'])}")
+    sheet.write_string(1, 0, line, book.add_format({"bold": True, "quote_prefix": True})
+                       if formula_like(line) else bold)
     sheet.write_string(2, 0, "Đơn vị tính: hộ; tỷ lệ: % so với tổng số hộ dân cư")
 
     identity_end = len(IDENTITY_COLUMNS) - 1
@@ -223,7 +228,9 @@ def workbook_bytes(year: int, standard: dict, rows: Sequence[dict]) -> bytes:
             if value is None:
                 sheet.write_blank(*cell, None, total_text if is_total else text)
             elif isinstance(value, str):
-                sheet.write_string(*cell, neutralise(value), total_text if is_total else text)
+                quoted = formula_like(value)
+                sheet.write_string(*cell, value, (quoted_total_text if quoted else total_text)
+                                   if is_total else (quoted_text if quoted else text))
             elif column in RATE_COLUMNS:
                 sheet.write_number(*cell, value, total_rate if is_total else rate)
             else:
@@ -239,6 +246,15 @@ def workbook_bytes(year: int, standard: dict, rows: Sequence[dict]) -> bytes:
     sheet.set_column(3, 4, 10)
     sheet.set_column(5, last_column, 12)
     sheet.freeze_panes(FIRST_DATA_ROW, 3)
+    # filters on the numbered row: one cell per column, below the merged headers
+    sheet.autofilter(HEADER_ROW + 2, 0, max(HEADER_ROW + 2, FIRST_DATA_ROW + len(rows) - 1),
+                     last_column)
+    sheet.set_paper(9)  # A4
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)  # one page wide, as many long as it takes
+    sheet.repeat_rows(HEADER_ROW, HEADER_ROW + 2)
+    sheet.print_area(0, 0, notes_row + len(NOTES) - 1, last_column)
+    sheet.set_footer("&CTrang &P/&N")
     book.close()
     return buffer.getvalue()
 

@@ -347,7 +347,7 @@ def test_plan_results_by_year(built):
 def test_follow_up_lists(built, tmp_path, monkeypatch):
     from python_calamine import CalamineWorkbook
 
-    from poverty_pipeline.followup import run_follow_up
+    from poverty_pipeline.followup import SHEET_NAME, run_follow_up
 
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
     stale = tmp_path / "_reports" / "follow_up" / "2019.xlsx"
@@ -360,7 +360,7 @@ def test_follow_up_lists(built, tmp_path, monkeypatch):
 
     def sheet(period: str) -> list[dict]:
         book = CalamineWorkbook.from_path(str(tmp_path / "_reports" / "follow_up" / f"{period}.xlsx"))
-        grid = book.get_sheet_by_name("theo_doi").to_python()
+        grid = book.get_sheet_by_name(SHEET_NAME).to_python()
         assert grid[1][0] == "Period"
         return [dict(zip(grid[1], r, strict=True)) for r in grid[2:]]
 
@@ -374,7 +374,7 @@ def test_follow_up_lists(built, tmp_path, monkeypatch):
         "Negative")
     assert pick(by_code["SYT"], "Status", "Days overdue", "Contact", "Contact from", "Deadline") == (
         "Quá hạn, chưa nộp / overdue, nothing received", 21, "Võ Thị Hoa",
-        "tệp trước của đơn vị / an earlier file", "2024-04-10")
+        "tệp trước của đơn vị / an earlier file", dt.date(2024, 4, 10))
     assert by_code["SXYZ"]["Contact"] == "Trần Văn Sáu"
     unattributed = [r for r in q1 if r["Latest file"] == "agencies/2024-Q1/broken.xlsx"]
     assert len(unattributed) == 1 and unattributed[0]["Code"] == ""
@@ -382,8 +382,8 @@ def test_follow_up_lists(built, tmp_path, monkeypatch):
 
     year_2023 = {r["Code"]: r for r in sheet("2023")}
     assert pick(year_2023["28264"], "Status", "Contact", "Phone") == (
-        "Bị từ chối, cần nộp lại / rejected, to be resubmitted", "'=HYPERLINK(\"http://x\",\"y\")",
-        "'+84912345678")  # text a spreadsheet would run as a formula is neutralised
+        "Bị từ chối, cần nộp lại / rejected, to be resubmitted", "=HYPERLINK(\"http://x\",\"y\")",
+        "+84912345678")  # text a spreadsheet would run as a formula: as written, quote-prefixed
     assert "28249" not in year_2023 and "28252" not in year_2023 and "SKHDT" in year_2023
     for not_due in ("2024", "2024-04"):  # nothing overdue or rejected yet
         assert not (tmp_path / "_reports" / "follow_up" / f"{not_due}.xlsx").exists()

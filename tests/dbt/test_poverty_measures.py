@@ -393,7 +393,7 @@ def test_review_summary_workbooks(built, tmp_path):
 
     rows = CalamineWorkbook.from_path(str(folder / "2023.xlsx")).get_sheet_by_index(0).to_python()
     assert rows[0][0] == "BẢNG TỔNG HỢP KẾT QUẢ RÀ SOÁT HỘ NGHÈO, HỘ CẬN NGHÈO NĂM 2023"
-    assert "ND07_2022_2025" in rows[1][0]
+    assert rows[1][0].endswith("chuẩn nghèo theo Nghị định 07/2021/NĐ-CP (2022–2025)")
     assert rows[4][:7] == ["STT", "Mã đơn vị", "Tên đơn vị", "Cấp", "Khu vực",
                            "Tổng số hộ dân cư", "Hộ nghèo"]
     assert rows[5][6:17] == [
