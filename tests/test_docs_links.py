@@ -126,8 +126,8 @@ def test_paths_in_the_comments_and_docstrings_of_plugins_exist():
 
 
 def test_nothing_names_a_file_outside_the_repository():
-    kinds = ("*.md", "*.yml", "*.yaml", "*.sql", "*.csv", "*.py")
-    folders = ("docs", "dbt_project", "plugins", "dags", "tests")
+    kinds = ("*.md", "*.yml", "*.yaml", "*.sql", "*.csv", "*.py", "*.json")
+    folders = ("docs", "dbt_project", "plugins", "dags", "tests", "expectations")
     files = [ROOT / "README.md"] + [p for folder in folders for kind in kinds
                                     for p in (ROOT / folder).rglob(kind)]
     named = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files
