@@ -222,7 +222,7 @@ def district_page(code: str | None = None) -> HTMLResponse:
         districts = queries.districts(conn)
         known = {d["area_code"]: d for d in districts}
         if code not in known:
-            if code is not None or not districts:
+            if code or not districts:
                 raise HTTPException(404, "Không có huyện này / no such district")
             code = districts[0]["area_code"]
         standards = queries.standards(conn)

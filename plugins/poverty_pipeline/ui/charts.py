@@ -77,6 +77,13 @@ def _text(x: float, y: float, text: str, size: int = 11, anchor: str = "middle",
             f" fill='{fill}' {extra}>{escape(text)}</text>")
 
 
+def _heading(width: float, title: str) -> str:
+    """A chart's heading, cut to the chart's width (the full title stays the svg's title)."""
+    fits = max(10, int((width - 8) / 6.6))
+    text = title if len(title) <= fits else title[: fits - 1] + "…"
+    return _text(width / 2, 15, text, 12, extra="font-weight='600'")
+
+
 def _marker(kind: str, x: float, y: float, colour: str, tip: str) -> str:
     title = f"<title>{escape(tip)}</title>"
     if kind == "square":
@@ -134,7 +141,7 @@ def line_chart(title: str, categories: Sequence[object], series: Sequence[Series
     def y(v: float) -> float:
         return top + plot_h * (1 - min(v, top_value) / top_value)
 
-    body = [_text(width / 2, 15, title, 12, extra="font-weight='600'")]
+    body = [_heading(width, title)]
     for v in ticks:  # gridlines and y labels
         body.append(f"<line x1='{left}' x2='{width - right}' y1='{y(v):.1f}' y2='{y(v):.1f}'"
                     " stroke='#ddd' stroke-width='1'/>")
@@ -174,7 +181,7 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series],
     def x(v: float) -> float:
         return label_w + plot_w * min(v, top_value) / top_value
 
-    body = [_text(width / 2, 16, title, 12, extra="font-weight='600'")]
+    body = [_heading(width, title)]
     bottom = top + group_h * len(categories)
     for v in ticks:
         body.append(f"<line x1='{x(v):.1f}' x2='{x(v):.1f}' y1='{top}' y2='{bottom}' stroke='#ddd'/>")
@@ -213,7 +220,7 @@ def diverging_bars(title: str, rows: Sequence[Flow], colours: dict[str, str], wi
     extent = ticks[-1]
     zero = label_w + plot_w / 2
     scale = (plot_w / 2) / extent
-    body = [_text(width / 2, 16, title, 12, extra="font-weight='600'")]
+    body = [_heading(width, title)]
     bottom = top + row_h * len(rows)
     for v in sorted({-t for t in ticks} | set(ticks)):
         gx = zero + v * scale
@@ -223,7 +230,7 @@ def diverging_bars(title: str, rows: Sequence[Flow], colours: dict[str, str], wi
         y0 = top + i * row_h + 4
         body.append(_text(label_w - 6, y0 + 13, r.label, 11, "end"))
         if r.note:  # a row with nothing to draw says why (a first review: nothing to compare)
-            body.append(_text(zero + 6, y0 + 13, r.note, 10, "start", fill="#5b6670"))
+            body.append(_text(label_w + 6, y0 + 13, r.note, 10, "start", fill="#5b6670"))
         for segments, sign in ((r.out, -1), (r.into, 1)):
             pos = zero
             for name, v in segments:
@@ -250,7 +257,7 @@ def heatmap(title: str, rows: Sequence[str], columns: Sequence[str],
     label_w, top, cell_w, cell_h = 300, 40, 64, 22
     width = width or label_w + cell_w * len(columns) + 10
     height = top + cell_h * len(rows) + 10
-    body = [_text(width / 2, 16, title, 12, extra="font-weight='600'")]
+    body = [_heading(width, title)]
     for j, c in enumerate(columns):
         body.append(_text(label_w + cell_w * (j + 0.5), top - 6, c, 11, extra="font-weight='600'"))
     for i, r in enumerate(rows):

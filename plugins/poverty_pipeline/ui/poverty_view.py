@@ -86,11 +86,12 @@ def rate_table(areas: list[tuple[str, str, list[dict]]], standards: Standards) -
 
 
 def area_panels(areas: list[tuple[str, str, list[dict]]], standards: Standards,
-                target: charts.Target | None, years_all: list[int]) -> list[tuple[str, str, object]]:
+                target: charts.Target | None, years_all: list[int],
+                y_max: float | None = None) -> list[tuple[str, str, object]]:
     """One small line chart per area on a y-scale they share (panels compare at a glance); a
     district exists only up to the 2025 reorganisation, so its axis ends with its data."""
     series_of = [_rate_series(rows, standards, lambda r: r["review_year"]) for _, _, rows in areas]
-    y_max = charts.shared_max(series_of, target.value if target else 0)
+    y_max = y_max or charts.shared_max(series_of, target.value if target else 0)
     panels = []
     for (code, name, rows), series in zip(areas, series_of, strict=True):
         area_years = years_all if rows[0]["area_level"] == "province" else \
@@ -122,12 +123,12 @@ def flow_charts(flows: list[dict], standards: Standards, where: str) -> list[tup
                                out=[(k, float(r[k] or 0)) for k in labels.FLOWS_OUT],
                                into=[(k, float(r[k] or 0)) for k in CHARTED_IN])
             if r["poor_not_compared"] and not any(v for _, v in [*flow.out, *flow.into]):
-                flow.note = (f"lần rà soát đầu: {charts._fmt(float(r['poor_not_compared']), 0)} hộ"
-                             " chưa so sánh được · first review, not compared")
+                flow.note = (f"rà soát lần đầu: {charts._fmt(float(r['poor_not_compared']), 0)} hộ"
+                             " chưa so sánh · first review, not compared")
             bars.append(flow)
         out.append((s, rows, charts.diverging_bars(
-            f"Hộ nghèo {where}, {standards(s['standard_code'])}: ra khỏi nghèo ← | → vào nghèo"
-            " · poor households: out of | into poverty", bars, FLOW_COLOURS, names=names)))
+            f"{standards(s['standard_code'])}: ← ra khỏi | vào nghèo → · out of | into poverty",
+            bars, FLOW_COLOURS, names=names)))
     return out
 
 
@@ -151,9 +152,12 @@ def build_district(standards, rates, targets, flows, district: dict) -> dict:
     ctx = trend_context(standards, rates, targets)
     named = ctx["short_name"]
     own, communes = _areas(rates, "district"), _areas(rates, "commune")
+    # the district and its communes on one scale
+    y_max = charts.shared_max([_rate_series(rates, named, lambda r: (r["area_code"], r["review_year"]))],
+                              ctx["target"].value if ctx["target"] else 0)
     return {**ctx, "district": district,
-            "district_charts": area_panels(own, named, ctx["target"], ctx["years_all"]),
-            "commune_charts": area_panels(communes, named, ctx["target"], ctx["years_all"]),
+            "district_charts": area_panels(own, named, ctx["target"], ctx["years_all"], y_max),
+            "commune_charts": area_panels(communes, named, ctx["target"], ctx["years_all"], y_max),
             "district_table": rate_table(own, named), "commune_table": rate_table(communes, named),
             "flow_charts": flow_charts(flows, named, district["area_name"]), "flow_legend": flow_legend()}
 
