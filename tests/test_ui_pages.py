@@ -34,7 +34,7 @@ import pytest
 from builders import household, json_bytes, land, submission
 from databases import create_database, drop_database
 
-from poverty_pipeline import data_docs, locations, runner
+from poverty_pipeline import data_docs, locations, review_report, runner
 from poverty_pipeline.config import DBT_PROJECT_DIR
 from poverty_pipeline.discover import new_files
 from poverty_pipeline.ingest import ingest_files
@@ -669,6 +669,24 @@ def test_every_table_downloads_as_csv(built, server):
     assert get(f"{base}/csv/flows?level=<x>")[0] == 400
 
 
+def test_the_exported_review_summaries_are_linked(built, server):
+    """The review summary workbooks the build exports to the landing are linked from the
+    Poverty page and served as they are; nothing else of the landing is."""
+    base = f"{server['base']}/poverty"
+    with connect(built["url"]) as conn:
+        written = review_report.export_review_summaries(conn, built["landing"].as_uri())
+    assert written
+    folder = built["landing"] / "_reports" / "review_summary"
+    links = re.findall(r'href="(workbook/review-summary/[^"]+)"', dump_dom(f"{base}/poverty"))
+    assert sorted(links) == sorted(f"workbook/review-summary/{p.name}" for p in folder.glob("*.xlsx"))
+    for link in links:
+        status, body, headers = get_with_headers(f"{base}/{link}")
+        assert (status, body) == (200, (folder / link.rsplit("/", 1)[1]).read_bytes()), link
+        assert headers["content-type"].startswith("application/vnd.openxmlformats"), link
+    assert get(f"{base}/workbook/review-summary/..%2F..%2Fcommunes%2F2025%2Fevil.feedback.html")[0] == 404
+    assert get(f"{base}/workbook/elsewhere/{links[0].rsplit('/', 1)[1]}")[0] == 404
+
+
 def test_the_submissions_page_opens_on_the_newest_period_with_files(built, server):
     """Without a period chosen, the page shows the newest period of the calendar for which an
     expected file arrived — never a later, empty one."""
@@ -813,14 +831,16 @@ def test_every_response_carries_a_content_security_policy_and_nosniff(built, ser
     base = f"{server['base']}/poverty"
     submission_id, _ = landed_later[f"communes/2025/{ODD_NAMES[0]}"]
     policies = {}
-    for path in ("", "submissions", "poverty", "poverty?year=1", f"feedback/{submission_id}",
+    for path in ("", "submissions", "poverty", "poverty?year=1", "district?code=815",
+                 "commune?code=28249", "csv/poor-rates", f"feedback/{submission_id}",
                  "feedback/unknown", "dbt-docs/", "dbt-docs/manifest.json", "dbt-docs/run_results.json",
                  "data-docs/", "data-docs/missing.html"):
         status, _, headers = get_with_headers(f"{base}/{path}")
         assert status in (200, 404), path
         assert headers.get("x-content-type-options") == "nosniff", path
         policies[path] = directives(headers["content-security-policy"])
-    for path in ("", "submissions", "poverty", "poverty?year=1"):
+    for path in ("", "submissions", "poverty", "poverty?year=1", "district?code=815",
+                 "commune?code=28249", "csv/poor-rates"):
         policy = policies[path]
         assert policy["default-src"] == ["'none'"] and "script-src" not in policy, path
         assert policy["frame-ancestors"] == ["'self'"], path  # framed by the Airflow UI only

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from poverty_pipeline import config
+from poverty_pipeline import config, followup
 from poverty_pipeline.ui import downloads, files, labels, queries
 from poverty_pipeline.ui.poverty_view import build as poverty_context
 from poverty_pipeline.ui.poverty_view import build_commune, build_district
@@ -154,8 +154,11 @@ def submissions_page(period: str | None = None) -> HTMLResponse:
     landing = config.landing_url()
     for row in rows:
         row["feedback_href"] = feedback_href(row, landing)
+    follow_up = [n for n in files.workbook_names(landing, "follow-up")
+                 if period and n == followup.period_file_name(period)]
     return render(
         "submissions.html", active="submissions", periods=periods, period=period, rates=rates,
+        follow_up=follow_up,
         communes=[r for r in rows if r["submitter_type"] == "commune"],
         agencies=[r for r in rows if r["submitter_type"] == "agency"],
     )
@@ -210,8 +213,10 @@ def poverty_page(year: int | None = None) -> HTMLResponse:
         completion = queries.task_completion(conn, year) if year else []
         results = queries.plan_results(conn, year) if year else []
         districts = queries.districts(conn)
-    return render("poverty.html", active="poverty", **poverty_context(
-        standards, rates, targets, progress, flows, completion, results, years, year, districts))
+    return render("poverty.html", active="poverty",
+                  review_workbooks=files.workbook_names(config.landing_url(), "review-summary"),
+                  **poverty_context(standards, rates, targets, progress, flows, completion, results,
+                                    years, year, districts))
 
 
 @app.get("/district", response_class=HTMLResponse)
@@ -248,6 +253,13 @@ def commune_page(code: str) -> HTMLResponse:
         districts = {d["area_code"]: d["area_name"] for d in queries.districts(conn)}
     return render("commune.html", active="poverty", code=code, district_names=districts,
                   **build_commune(standards, rates, targets, flows))
+
+
+@app.get("/workbook/{kind}/{name}")
+def workbook(kind: str, name: str) -> Response:
+    """A workbook the build exported (the review summary of a year, a period's follow-up
+    list), from its folder of the landing only."""
+    return files.read_workbook(config.landing_url(), kind, name)
 
 
 @app.get("/csv/{table}")
