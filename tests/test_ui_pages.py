@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from decimal import Decimal
@@ -33,7 +34,7 @@ import pytest
 from builders import household, json_bytes, land, submission
 from databases import create_database, drop_database
 
-from poverty_pipeline import data_docs, locations, runner
+from poverty_pipeline import data_docs, locations, review_report, runner
 from poverty_pipeline.config import DBT_PROJECT_DIR
 from poverty_pipeline.discover import new_files
 from poverty_pipeline.ingest import ingest_files
@@ -351,6 +352,48 @@ def vn_percent(rate, digits: int = 2) -> str:
     return vn_number(Decimal(rate) * 100, digits) + "%"
 
 
+def assert_rate_cells(row: list[str], index: int, poor, total, rate, near_poor, near_rate) -> None:
+    """A rate table's cells of a standard (the ``index``-th): poor / households, poor rate,
+    near-poor, near-poor rate."""
+    i = 2 + 4 * index
+    assert row[i:i + 4] == [f"{vn_number(poor)} / {vn_number(total)}", vn_percent(rate),
+                            vn_number(near_poor), vn_percent(near_rate)], (row, index)
+
+
+def y_ticks(svg: str) -> list[float]:
+    """The y-axis labels of a line chart (right-aligned, in %), as numbers."""
+    labels_ = re.findall(r"<text[^>]*text-anchor=.end.[^>]*>([0-9.,]+)%</text>", svg)
+    return [float(t.replace(".", "").replace(",", ".")) for t in labels_]
+
+
+def assert_shared_round_scale(svgs: list[str]) -> None:
+    """Small charts share one y-scale whose ticks step by 1, 2 or 5 × 10^k from 0."""
+    scales = {tuple(y_ticks(svg)) for svg in svgs}
+    assert len(scales) == 1, scales
+    (ticks,) = scales
+    step = ticks[1] - ticks[0]
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert ticks[0] == 0 and any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5)), ticks
+    assert all(abs(b - a - step) < 1e-9 for a, b in zip(ticks, ticks[1:], strict=False)), ticks
+
+
+def assert_flow_tables(tables: Tables, where_en: str, standards: list[str], flows: list[tuple]) -> None:
+    """The flow tables of an area (poor, then near-poor, per standard in order), against
+    rpt_review_summary: households not reviewed, start, escaped, newly poor, end."""
+    poor_tables = tables.captioned(f"· poor households {where_en} by year")
+    near_tables = tables.captioned(f"near-poor households {where_en} by year")
+    shown = [s for s in standards if any(f[0] == s for f in flows)]
+    assert len(poor_tables) == len(near_tables) == len(shown)
+    for standard, year, not_reviewed, start, escaped, newly, end, near_not_reviewed, near_start, \
+            near_end in flows:
+        i = shown.index(standard)
+        row = next(c for c, _ in poor_tables[i]["rows"][1:] if c[0] == str(year))
+        assert (row[1], row[2], row[3], row[7], row[-2]) == tuple(
+            map(vn_number, (not_reviewed, start, escaped, newly, end))), (standard, year)
+        row = next(c for c, _ in near_tables[i]["rows"][1:] if c[0] == str(year))
+        assert (row[1], row[2], row[-2]) == tuple(map(vn_number, (near_not_reviewed, near_start, near_end)))
+
+
 # ------------------------------------------------------------------ tests
 
 
@@ -440,21 +483,23 @@ def test_poverty_page_charts_the_marts(built, server, tmp_path, record_property)
     # poor rates by district and year, each standard: the table beside the charts
     rates = query(url, """
         select area_level, area_code, review_year, standard_code, poor_households,
-               total_households, poor_rate
+               total_households, poor_rate, near_poor_households, near_poor_rate
           from marts.rpt_poverty_indicators_by_area
          where area_level in ('province', 'district', 'current_commune')
            and standard_code = any(%s)""", standards)
     districts = {r[1] for r in rates if r[0] == "district"}
     assert {"815", "819"} <= districts
     (table,) = tables.captioned("poor rate by district")
-    cells = {(c[0].rsplit("(", 1)[-1].rstrip(")"), int(c[1])): c for c, _ in table["rows"][1:]}
-    for level, area, year, standard, poor, total, rate in rates:
+    cells = {(c[0].rsplit("(", 1)[-1].rstrip(")"), int(c[1])): (c, links) for c, links in table["rows"][1:]}
+    for level, area, year, standard, poor, total, rate, near_poor, near_rate in rates:
         if level == "current_commune":
             continue
-        row = cells[(area, year)]
-        i = 2 + 2 * standards.index(standard)
-        assert row[i] == f"{vn_number(poor)} / {vn_number(total)}", (area, year, standard)
-        assert row[i + 1] == vn_percent(rate), (area, year, standard)
+        row, links = cells[(area, year)]
+        assert_rate_cells(row, standards.index(standard), poor, total, rate, near_poor, near_rate)
+        # a district's row links to its page; the province is this page
+        assert links == ([f"district?code={area}"] if level == "district" else []), (area, year)
+    # the captions say what a table is, in words, never which mart it comes from
+    assert "marts." not in dom
 
     # one chart per area (province and districts), each with the target line of the plan
     ((target, target_year),) = query(url, """
@@ -463,6 +508,7 @@ def test_poverty_page_charts_the_marts(built, server, tmp_path, record_property)
     charts = re.findall(r"<svg[^>]*role=\"img\".*?</svg>", dom, flags=re.S)
     area_charts = [c for c in charts if "Mục tiêu" in c and "<polyline" in c]
     assert len(area_charts) == 1 + len(districts)
+    assert_shared_round_scale(area_charts)
     assert all(f"Mục tiêu &lt; {vn_number(target)}%" in c for c in area_charts)
     province_rate = next(r for r in rates if r[0] == "province" and r[2] == max(YEARS)
                          and r[3] == "QD59_2016_2020")[6]
@@ -476,15 +522,16 @@ def test_poverty_page_charts_the_marts(built, server, tmp_path, record_property)
 
     # the flows of the province
     flows = query(url, """
-        select standard_code, review_year, poor_start, poor_escaped, newly_poor, poor_end
+        select standard_code, review_year, poor_not_reviewed, poor_start, poor_escaped,
+               newly_poor, poor_end, near_poor_not_reviewed, near_poor_start, near_poor_end
           from marts.rpt_review_summary
          where area_level = 'province' and area_type = 'total' and standard_code = any(%s)""",
                   standards)
     assert flows
-    for standard, year, start, escaped, newly, end in flows:
-        (flow_table,) = tables.captioned(f"{standard.split('_')[0]} — marts.rpt_review_summary")
-        row = next(c for c, _ in flow_table["rows"][1:] if c[0] == str(year))
-        assert (row[1], row[2], row[6], row[-2]) == tuple(map(vn_number, (start, escaped, newly, end)))
+    assert_flow_tables(tables, "in the province", standards, flows)
+    # the first review's poor are not compared: left out of the chart, which says so
+    flow_svgs = [c for c in charts if "out of | into poverty" in c]
+    assert flow_svgs and all("first review, not compared" in c for c in flow_svgs)
 
     # task completion, agency × task, in the newest year agencies reported
     completion = query(url, """
@@ -494,7 +541,7 @@ def test_poverty_page_charts_the_marts(built, server, tmp_path, record_property)
          where period_year = %s and is_assigned_task and has_current_report
          order by agency_code, task_code, period_end desc""", max(YEARS))
     assert {r[0] for r in completion} == set(AGENCIES)
-    (task_table,) = tables.captioned(f"marts.fct_task_completion, {max(YEARS)}")
+    (task_table,) = tables.captioned(f"each agency's tasks, {max(YEARS)}")
     shown = {(c[0].split(" – ")[0], c[1]): c for c, _ in task_table["rows"][1:]}
     for agency, task, period, reported, completed in completion:
         assert shown[(agency, task)][2:5] == [period, str(reported), str(completed)]
@@ -507,6 +554,149 @@ def test_poverty_page_charts_the_marts(built, server, tmp_path, record_property)
     framed = tmp_path / "poverty_in_airflow_ui.png"
     assert_not_blank(screenshot(f"{server['base']}/plugin/poverty-poverty", framed, record_property,
                                 size="1400,1000", wait_ms=20000), framed)
+
+
+def test_a_district_drills_down_to_its_communes(built, server, tmp_path, record_property):
+    """From the Poverty page's table to a district (its trend, and each of its communes on one
+    scale), and from a commune's row to the commune's own page: every figure as the mart has
+    it, for the poor and the near-poor."""
+    url, base = built["url"], f"{server['base']}/poverty"
+    standards = [r[0] for r in query(url, """
+        select standard_code from marts.dim_poverty_standard
+         where is_confirmed order by first_review_year, standard_code""")]
+    (table,) = Tables(dump_dom(f"{base}/poverty")).captioned("poor rate by district")
+    link = next(links[0] for cells, links in table["rows"][1:] if cells[0].endswith("(815)"))
+    assert link == "district?code=815"
+    dom = dump_dom(f"{base}/{link}")
+    tables = Tables(dom)
+    communes = query(url, """
+        select area_code, review_year, standard_code, poor_households, total_households,
+               poor_rate, near_poor_households, near_poor_rate
+          from marts.rpt_poverty_indicators_by_area
+         where area_level = 'commune' and standard_code = any(%s) and area_code in (
+               select area_code from marts.rpt_poverty_indicators_by_area
+                where area_level = 'commune' and parent_area_code = '815')""", standards)
+    assert {r[0] for r in communes} == {"28249", "28252"}  # Mỹ Tho's communes of the sample
+    (commune_table,) = tables.captioned("poor and near-poor rate by commune")
+    rows = {(c[0].rsplit("(", 1)[-1].rstrip(")"), int(c[1])): (c, links)
+            for c, links in commune_table["rows"][1:]}
+    assert set(rows) == {(r[0], r[1]) for r in communes}
+    for code, year, standard, *figures in communes:
+        cells, links = rows[(code, year)]
+        assert_rate_cells(cells, standards.index(standard), *figures)
+        assert links == [f"commune?code={code}"]
+    # the district's panel and one per commune, on one round scale
+    charts = [c for c in re.findall(r"<svg[^>]*role=\"img\".*?</svg>", dom, flags=re.S) if y_ticks(c)]
+    assert len(charts) == 1 + 2
+    assert_shared_round_scale(charts)
+    # the district filter offers every district, this one chosen
+    assert re.search(r'<option value="815" selected', dom)
+    assert set(re.findall(r'<option value="(\d+)"', dom)) == {r[0] for r in query(url, """
+        select area_code from marts.rpt_poverty_indicators_by_area where area_level = 'district'""")}
+    flows = query(url, """
+        select standard_code, review_year, poor_not_reviewed, poor_start, poor_escaped,
+               newly_poor, poor_end, near_poor_not_reviewed, near_poor_start, near_poor_end
+          from marts.rpt_review_summary
+         where area_level = 'district' and area_code = '815' and area_type = 'total'
+           and standard_code = any(%s)""", standards)
+    assert_flow_tables(tables, "of the district", standards, flows)
+    path = tmp_path / "district.png"
+    assert_not_blank(screenshot(f"{base}/{link}", path, record_property, size="1400,2400"), path)
+
+    # a commune's page: its trend, linking back to its district
+    commune_dom = dump_dom(f"{base}/commune?code=28249")
+    (own,) = Tables(commune_dom).captioned("poor and near-poor rate of the commune")
+    shown = {int(c[1]): c for c, _ in own["rows"][1:]}
+    mine = [r for r in communes if r[0] == "28249"]
+    assert set(shown) == {r[1] for r in mine}
+    for _, year, standard, *figures in mine:
+        assert_rate_cells(shown[year], standards.index(standard), *figures)
+    assert 'href="district?code=815"' in commune_dom
+    assert get(f"{base}/commune?code=00000")[0] == 404
+    assert get(f"{base}/district?code=nowhere")[0] == 404
+    path = tmp_path / "commune.png"
+    assert_not_blank(screenshot(f"{base}/commune?code=28249", path, record_property, size="1400,1600"), path)
+
+
+def read_csv(body: bytes) -> list[dict]:
+    import csv
+    import io
+
+    assert body.startswith("\ufeff".encode())  # Excel reads UTF-8 by its byte-order mark
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def test_every_table_downloads_as_csv(built, server):
+    """Each page's CSV links answer with the table's query as UTF-8 CSV; figures as the
+    mart has them; a submitter's text never becomes a spreadsheet formula."""
+    url, base = built["url"], f"{server['base']}/poverty"
+    period = str(REJECTED[1])
+    for page in ("poverty", "district?code=815", "commune?code=28249", f"submissions?period={period}"):
+        links = set(re.findall(r'<a class="csv" href="([^"]+)"', dump_dom(f"{base}/{page}")))
+        assert links, page
+        for link in links:
+            status, body, headers = get_with_headers(f"{base}/{link.replace('&amp;', '&')}")
+            assert status == 200, link
+            assert headers["content-type"] == "text/csv; charset=utf-8", link
+            assert headers["content-disposition"].startswith("attachment; filename="), link
+            assert read_csv(body), link
+
+    rows = read_csv(get(f"{base}/csv/district-rates?code=815")[1])
+    expected = query(url, """
+        select area_level, area_code, review_year, standard_code, poor_households, near_poor_rate
+          from marts.rpt_poverty_indicators_by_area
+         where standard_code in (select standard_code from marts.dim_poverty_standard where is_confirmed)
+           and ((area_level = 'district' and area_code = '815') or (area_level = 'commune'
+                and area_code in (select area_code from marts.rpt_poverty_indicators_by_area
+                                   where area_level = 'commune' and parent_area_code = '815')))""")
+    assert sorted((r["area_level"], r["area_code"], int(r["review_year"]), r["standard_code"],
+                   int(r["poor_households"]), Decimal(r["near_poor_rate"])) for r in rows) == sorted(expected)
+
+    # the province's flows carry the households not reviewed
+    rows = read_csv(get(f"{base}/csv/flows?level=province")[1])
+    expected = query(url, """
+        select standard_code, review_year, poor_not_reviewed from marts.rpt_review_summary
+         where area_level = 'province' and area_type = 'total' and standard_code in (
+               select standard_code from marts.dim_poverty_standard where is_confirmed)""")
+    assert sorted((r["standard_code"], int(r["review_year"]), int(r["poor_not_reviewed"]))
+                  for r in rows) == sorted(expected)
+
+    # the submitter's markup code stays text; the server's paths are not in the file
+    rows = read_csv(get(f"{base}/csv/submissions?period={period}")[1])
+    assert MARKUP_CODE in {r["submitter_code"] for r in rows}
+    assert "latest_path" not in rows[0] and "feedback_url" not in rows[0]
+    assert get(f"{base}/csv/no-such-table")[0] == 404
+    assert get(f"{base}/csv/flows?level=<x>")[0] == 400
+
+
+def test_the_exported_review_summaries_are_linked(built, server):
+    """The review summary workbooks the build exports to the landing are linked from the
+    Poverty page and served as they are; nothing else of the landing is."""
+    base = f"{server['base']}/poverty"
+    with connect(built["url"]) as conn:
+        written = review_report.export_review_summaries(conn, built["landing"].as_uri())
+    assert written
+    folder = built["landing"] / "_reports" / "review_summary"
+    links = re.findall(r'href="(workbook/review-summary/[^"]+)"', dump_dom(f"{base}/poverty"))
+    assert sorted(links) == sorted(f"workbook/review-summary/{p.name}" for p in folder.glob("*.xlsx"))
+    for link in links:
+        status, body, headers = get_with_headers(f"{base}/{link}")
+        assert (status, body) == (200, (folder / link.rsplit("/", 1)[1]).read_bytes()), link
+        assert headers["content-type"].startswith("application/vnd.openxmlformats"), link
+    assert get(f"{base}/workbook/review-summary/..%2F..%2Fcommunes%2F2025%2Fevil.feedback.html")[0] == 404
+    assert get(f"{base}/workbook/elsewhere/{links[0].rsplit('/', 1)[1]}")[0] == 404
+
+
+def test_the_submissions_page_opens_on_the_newest_period_with_files(built, server):
+    """Without a period chosen, the page shows the newest period of the calendar for which an
+    expected file arrived — never a later, empty one."""
+    ((newest,),) = query(built["url"], """
+        select period from marts.fct_submission_status
+         where is_expected and is_received
+         group by period order by max(period_end) desc nulls last, period desc limit 1""")
+    dom = dump_dom(f"{server['base']}/poverty/submissions")
+    assert re.search(rf'<option value="{re.escape(newest)}" selected', dom), newest
+    assert f"Tỷ lệ báo cáo kỳ {newest}" in dom
 
 
 def test_a_submitters_markup_is_text_on_the_submissions_page(built, server):
@@ -641,14 +831,16 @@ def test_every_response_carries_a_content_security_policy_and_nosniff(built, ser
     base = f"{server['base']}/poverty"
     submission_id, _ = landed_later[f"communes/2025/{ODD_NAMES[0]}"]
     policies = {}
-    for path in ("", "submissions", "poverty", "poverty?year=1", f"feedback/{submission_id}",
+    for path in ("", "submissions", "poverty", "poverty?year=1", "district?code=815",
+                 "commune?code=28249", "csv/poor-rates", f"feedback/{submission_id}",
                  "feedback/unknown", "dbt-docs/", "dbt-docs/manifest.json", "dbt-docs/run_results.json",
                  "data-docs/", "data-docs/missing.html"):
         status, _, headers = get_with_headers(f"{base}/{path}")
         assert status in (200, 404), path
         assert headers.get("x-content-type-options") == "nosniff", path
         policies[path] = directives(headers["content-security-policy"])
-    for path in ("", "submissions", "poverty", "poverty?year=1"):
+    for path in ("", "submissions", "poverty", "poverty?year=1", "district?code=815",
+                 "commune?code=28249", "csv/poor-rates"):
         policy = policies[path]
         assert policy["default-src"] == ["'none'"] and "script-src" not in policy, path
         assert policy["frame-ancestors"] == ["'self'"], path  # framed by the Airflow UI only
@@ -708,8 +900,46 @@ def test_the_pages_need_an_airflow_user():
     from poverty_pipeline.ui.app import app
 
     client = TestClient(app)
-    for path in ("/submissions", "/poverty", "/dbt-docs/", "/data-docs/", "/feedback/x"):
+    for path in ("/submissions", "/poverty", "/district", "/csv/poor-rates", "/dbt-docs/",
+                 "/data-docs/", "/feedback/x"):
         assert client.get(path).status_code == 401, path
+
+
+def test_a_browser_not_signed_in_is_sent_to_the_sign_in_page(server):
+    """A page opened by a browser without a sign-in redirects to Airflow's sign-in route
+    (under the API server's base, the app being mounted at /poverty), which brings it back;
+    that route of the running server accepts the page as where to return."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from poverty_pipeline.ui.app import app
+
+    host = FastAPI()
+    host.mount("/poverty", app)
+    client = TestClient(host, follow_redirects=False)
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/poverty/poverty", "/poverty/district?code=815", "/poverty/submissions?period=2025"):
+        response = client.get(path, headers=html)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == (
+            "/api/v2/auth/login?next=" + urllib.parse.quote(f"http://testserver{path}", safe="")), path
+        assert "content-security-policy" in response.headers
+        # a script or an API client still gets 401
+        assert client.get(path).status_code == 401, path
+    page = f"{server['base']}/poverty/poverty"
+    login = f"{server['base']}/api/v2/auth/login?next={urllib.parse.quote(page, safe='')}"
+    request = urllib.request.Request(login)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        opener.open(request, timeout=30)
+        pytest.fail("the sign-in route should redirect")
+    except urllib.error.HTTPError as answer:
+        assert answer.code in (302, 303, 307), answer.code  # not 400: ``next`` is of this site
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def test_the_pages_say_when_the_warehouse_is_not_ready(warehouse, monkeypatch):

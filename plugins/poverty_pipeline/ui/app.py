@@ -1,7 +1,8 @@
 """The FastAPI app behind the pages (mounted by the Airflow plugin under ``/poverty``).
 
 Every route needs a signed-in Airflow user allowed to use the UI (the same token the Airflow
-UI holds; the pages open inside it). Links between pages are relative, so the app works under
+UI holds; the pages open inside it); a browser that is not signed in is sent to Airflow's
+sign-in page, which brings it back. Links between pages are relative, so the app works under
 any base URL or proxy prefix.
 """
 
@@ -10,19 +11,22 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import psycopg
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from poverty_pipeline import config
-from poverty_pipeline.ui import files, labels, queries
+from poverty_pipeline import config, followup
+from poverty_pipeline.ui import downloads, files, labels, queries
 from poverty_pipeline.ui.poverty_view import build as poverty_context
+from poverty_pipeline.ui.poverty_view import build_commune, build_district
 from poverty_pipeline.ui.security import SecurityHeaders
 
 TEMPLATES = Environment(
@@ -31,6 +35,9 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+# Where the Airflow plugin mounts the app (poverty_ui_plugin.URL_PREFIX).
+MOUNT = "/poverty"
 
 # The pages and their nav entries in the Airflow UI (the plugin's external views).
 PAGES = (
@@ -54,6 +61,27 @@ app = FastAPI(
     docs_url=None, redoc_url=None, openapi_url=None,
 )
 app.add_middleware(SecurityHeaders)
+
+# Airflow's own sign-in route (whatever the auth manager), which checks ``next`` is of this site.
+LOGIN_ROUTE = "/api/v2/auth/login"
+
+
+def login_url(request: Request) -> str:
+    """Airflow's sign-in, coming back to ``request``'s page: the app is mounted at
+    ``<base>/poverty``, and the API server's routes lie under ``<base>``."""
+    root = request.scope.get("root_path", "")
+    base = root[: -len(MOUNT)] if root.endswith(MOUNT) else root
+    return f"{base}{LOGIN_ROUTE}?{urlencode({'next': str(request.url)})}"
+
+
+@app.exception_handler(StarletteHTTPException)
+async def sign_in_first(request: Request, exc: StarletteHTTPException) -> Response:
+    """A browser opening a page without (or with an expired) sign-in gets Airflow's sign-in
+    page, not JSON; a script or API client still gets 401."""
+    expired = exc.status_code == 403 and exc.detail == "Invalid JWT token"
+    if (exc.status_code == 401 or expired) and "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse(login_url(request), status_code=303)
+    return await http_exception_handler(request, exc)
 
 
 # ------------------------------------------------------------------ formatting (Vietnamese)
@@ -126,8 +154,11 @@ def submissions_page(period: str | None = None) -> HTMLResponse:
     landing = config.landing_url()
     for row in rows:
         row["feedback_href"] = feedback_href(row, landing)
+    follow_up = [n for n in files.workbook_names(landing, "follow-up")
+                 if period and n == followup.period_file_name(period)]
     return render(
         "submissions.html", active="submissions", periods=periods, period=period, rates=rates,
+        follow_up=follow_up,
         communes=[r for r in rows if r["submitter_type"] == "commune"],
         agencies=[r for r in rows if r["submitter_type"] == "agency"],
     )
@@ -181,8 +212,61 @@ def poverty_page(year: int | None = None) -> HTMLResponse:
         year = year if year in years else (years[0] if years else None)
         completion = queries.task_completion(conn, year) if year else []
         results = queries.plan_results(conn, year) if year else []
-    return render("poverty.html", active="poverty", **poverty_context(
-        standards, rates, targets, progress, flows, completion, results, years, year))
+        districts = queries.districts(conn)
+    return render("poverty.html", active="poverty",
+                  review_workbooks=files.workbook_names(config.landing_url(), "review-summary"),
+                  **poverty_context(standards, rates, targets, progress, flows, completion, results,
+                                    years, year, districts))
+
+
+@app.get("/district", response_class=HTMLResponse)
+def district_page(code: str | None = None) -> HTMLResponse:
+    """A district and its communes, each over the review years (the drill-down of the Poverty
+    page's table; the filter picks another district)."""
+    with queries.read_only() as conn:
+        districts = queries.districts(conn)
+        known = {d["area_code"]: d for d in districts}
+        if code not in known:
+            if code or not districts:
+                raise HTTPException(404, "Không có huyện này / no such district")
+            code = districts[0]["area_code"]
+        standards = queries.standards(conn)
+        codes = [s["standard_code"] for s in standards]
+        rates = queries.district_rates(conn, codes, code)
+        targets = queries.poor_rate_targets(conn)
+        flows = queries.area_flows(conn, codes, "district", code)
+    return render("district.html", active="poverty", districts=districts,
+                  **build_district(standards, rates, targets, flows, known[code]))
+
+
+@app.get("/commune", response_class=HTMLResponse)
+def commune_page(code: str) -> HTMLResponse:
+    """A commune (a unit of the review date) over the review years, with its flows."""
+    with queries.read_only() as conn:
+        standards = queries.standards(conn)
+        codes = [s["standard_code"] for s in standards]
+        rates = queries.commune_rates(conn, codes, code)
+        if not rates:
+            raise HTTPException(404, "Không có xã này / no such commune")
+        targets = queries.poor_rate_targets(conn)
+        flows = queries.area_flows(conn, codes, "commune", code)
+        districts = {d["area_code"]: d["area_name"] for d in queries.districts(conn)}
+    return render("commune.html", active="poverty", code=code, district_names=districts,
+                  **build_commune(standards, rates, targets, flows))
+
+
+@app.get("/workbook/{kind}/{name}")
+def workbook(kind: str, name: str) -> Response:
+    """A workbook the build exported (the review summary of a year, a period's follow-up
+    list), from its folder of the landing only."""
+    return files.read_workbook(config.landing_url(), kind, name)
+
+
+@app.get("/csv/{table}")
+def csv_download(table: str, request: Request) -> Response:
+    """A table of the pages as CSV, from the query the page reads."""
+    with queries.read_only() as conn:
+        return downloads.download(conn, table, request.query_params)
 
 
 # ------------------------------------------------------------------ documentation sites

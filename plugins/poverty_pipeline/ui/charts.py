@@ -26,6 +26,7 @@ class Series:
     values: dict[object, float | None]  # category (a year, a commune) → value
     colour: str = PALETTE[0]
     marker: str = MARKERS[0]
+    dashed: bool = False  # a second measure of the same standard (near-poor beside poor)
 
 
 @dataclass
@@ -41,31 +42,46 @@ class Flow:
     label: str
     out: list[tuple[str, float]] = field(default_factory=list)
     into: list[tuple[str, float]] = field(default_factory=list)
+    note: str = ""
 
 
-def nice_max(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10^k at or above ``value`` (an axis end)."""
+def nice_ticks(value: float, most: int = 5) -> list[float]:
+    """Axis ticks from 0 in a round step (1, 2 or 5 × 10^k) covering ``value`` in at
+    most ``most`` intervals: 0,62 is never a tick, 0,5 and 1 are."""
     if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power + 1e-12:
-            return step * power
-    return 10 * power
+        return [0.0, 1.0]
+    raw = value / most
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(s * power for s in (1, 2, 5, 10) if s * power >= raw - 1e-12)
+    count = max(1, math.ceil(value / step - 1e-9))
+    return [round(step * k, 10) for k in range(count + 1)]
+
+
+def shared_max(series_sets: Sequence[Sequence[Series]], floor: float = 0.0) -> float:
+    """One axis end for a set of small charts (so their panels compare at a glance)."""
+    values = [v for series in series_sets for s in series for v in s.values.values() if v is not None]
+    return nice_ticks(max([*values, floor, 0]) * 1.05)[-1]
 
 
 def _fmt(value: float, digits: int = 2) -> str:
-    """Vietnamese decimal comma, no trailing zeros: 1.50 → 1,5."""
-    text = f"{value:.{digits}f}"
+    """Vietnamese separators, no trailing zeros: 1.50 → 1,5; 12500 → 12.500."""
+    text = f"{value:,.{digits}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text.replace(".", ",")
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
 def _text(x: float, y: float, text: str, size: int = 11, anchor: str = "middle", extra: str = "",
           fill: str = "#222") -> str:
     return (f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' {FONT}"
             f" fill='{fill}' {extra}>{escape(text)}</text>")
+
+
+def _heading(width: float, title: str) -> str:
+    """A chart's heading, cut to the chart's width (the full title stays the svg's title)."""
+    fits = max(10, int((width - 8) / 6.6))
+    text = title if len(title) <= fits else title[: fits - 1] + "…"
+    return _text(width / 2, 15, text, 12, extra="font-weight='600'")
 
 
 def _marker(kind: str, x: float, y: float, colour: str, tip: str) -> str:
@@ -94,7 +110,10 @@ def legend(series: Sequence[Series], target: Target | None = None) -> Markup:
     """A legend shared by a set of small charts (HTML, so it wraps)."""
     items = []
     for s in series:
-        swatch = _svg(14, 14, s.label, s.label, [_marker(s.marker, 7, 7, s.colour, s.label)])
+        dash = " stroke-dasharray='2 3'" if s.dashed else ""
+        swatch = _svg(24, 14, s.label, s.label, [
+            f"<line x1='0' x2='24' y1='7' y2='7' stroke='{s.colour}' stroke-width='2'{dash}/>",
+            _marker(s.marker, 12, 7, s.colour, s.label)])
         items.append(f"<span class='legend-item'>{swatch} {escape(s.label)}</span>")
     if target:
         line = _svg(24, 14, target.label, target.label, [
@@ -112,7 +131,8 @@ def line_chart(title: str, categories: Sequence[object], series: Sequence[Series
     left, right, top, bottom = 44, 12, 26, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series for v in s.values.values() if v is not None]
-    top_value = y_max or nice_max(max([*values, target.value if target else 0, 0]) * 1.1)
+    ticks = nice_ticks(y_max or max([*values, target.value if target else 0, 0]) * 1.05)
+    top_value = ticks[-1]
     n = max(len(categories), 1)
 
     def x(i: int) -> float:
@@ -121,9 +141,8 @@ def line_chart(title: str, categories: Sequence[object], series: Sequence[Series
     def y(v: float) -> float:
         return top + plot_h * (1 - min(v, top_value) / top_value)
 
-    body = [_text(width / 2, 15, title, 12, extra="font-weight='600'")]
-    for k in range(5):  # gridlines and y labels
-        v = top_value * k / 4
+    body = [_heading(width, title)]
+    for v in ticks:  # gridlines and y labels
         body.append(f"<line x1='{left}' x2='{width - right}' y1='{y(v):.1f}' y2='{y(v):.1f}'"
                     " stroke='#ddd' stroke-width='1'/>")
         body.append(_text(left - 5, y(v) + 4, f"{_fmt(v)}{unit}", 10, "end"))
@@ -138,7 +157,8 @@ def line_chart(title: str, categories: Sequence[object], series: Sequence[Series
                   if s.values.get(c) is not None]
         if len(points) > 1:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in points)
-            body.append(f"<polyline points='{path}' fill='none' stroke='{s.colour}' stroke-width='2'/>")
+            dash = " stroke-dasharray='2 3'" if s.dashed else ""
+            body.append(f"<polyline points='{path}' fill='none' stroke='{s.colour}' stroke-width='2'{dash}/>")
         for px, py, c, v in points:
             body.append(_marker(s.marker, px, py, s.colour, f"{s.label}, {c}: {_fmt(v)}{unit}"))
     desc = "; ".join(
@@ -155,15 +175,15 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series],
     height = top + group_h * len(categories) + 24
     plot_w = width - label_w - right
     values = [v for s in series for v in s.values.values() if v is not None]
-    top_value = nice_max(max([*values, target.value if target else 0, 0]) * 1.05)
+    ticks = nice_ticks(max([*values, target.value if target else 0, 0]) * 1.05)
+    top_value = ticks[-1]
 
     def x(v: float) -> float:
         return label_w + plot_w * min(v, top_value) / top_value
 
-    body = [_text(width / 2, 16, title, 12, extra="font-weight='600'")]
+    body = [_heading(width, title)]
     bottom = top + group_h * len(categories)
-    for k in range(5):
-        v = top_value * k / 4
+    for v in ticks:
         body.append(f"<line x1='{x(v):.1f}' x2='{x(v):.1f}' y1='{top}' y2='{bottom}' stroke='#ddd'/>")
         body.append(_text(x(v), bottom + 14, f"{_fmt(v)}{unit}", 10))
     for i, c in enumerate(categories):
@@ -187,24 +207,30 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series],
     return _svg(width, height, title, desc, body)
 
 
-def diverging_bars(title: str, rows: Sequence[Flow], colours: dict[str, str], width: int = 640) -> Markup:
-    """Stacked bars out of (left of zero) and into (right of zero) a state, one row each."""
+def diverging_bars(title: str, rows: Sequence[Flow], colours: dict[str, str], width: int = 640,
+                   names: dict[str, str] | None = None) -> Markup:
+    """Stacked bars out of (left of zero) and into (right of zero) a state, one row each;
+    ``names`` words each segment's code in tooltips and the description."""
+    names = names or {}
     label_w, right, top, row_h = 70, 20, 30, 26
     height = top + row_h * len(rows) + 26
     plot_w = width - label_w - right
-    extent = nice_max(max([1.0] + [max(sum(v for _, v in r.out), sum(v for _, v in r.into))
-                                    for r in rows]))
+    ticks = nice_ticks(max([1.0] + [max(sum(v for _, v in r.out), sum(v for _, v in r.into))
+                                     for r in rows]), most=3)
+    extent = ticks[-1]
     zero = label_w + plot_w / 2
     scale = (plot_w / 2) / extent
-    body = [_text(width / 2, 16, title, 12, extra="font-weight='600'")]
+    body = [_heading(width, title)]
     bottom = top + row_h * len(rows)
-    for k in (-2, -1, 0, 1, 2):
-        gx = zero + k * extent / 2 * scale
+    for v in sorted({-t for t in ticks} | set(ticks)):
+        gx = zero + v * scale
         body.append(f"<line x1='{gx:.1f}' x2='{gx:.1f}' y1='{top}' y2='{bottom}' stroke='#ddd'/>")
-        body.append(_text(gx, bottom + 14, _fmt(abs(k) * extent / 2, 0), 10))
+        body.append(_text(gx, bottom + 14, _fmt(abs(v), 0), 10))
     for i, r in enumerate(rows):
         y0 = top + i * row_h + 4
         body.append(_text(label_w - 6, y0 + 13, r.label, 11, "end"))
+        if r.note:  # a row with nothing to draw says why (a first review: nothing to compare)
+            body.append(_text(label_w + 6, y0 + 13, r.note, 10, "start", fill="#5b6670"))
         for segments, sign in ((r.out, -1), (r.into, 1)):
             pos = zero
             for name, v in segments:
@@ -214,10 +240,13 @@ def diverging_bars(title: str, rows: Sequence[Flow], colours: dict[str, str], wi
                 x0 = pos - w if sign < 0 else pos
                 body.append(f"<rect x='{x0:.1f}' y='{y0}' width='{w:.1f}' height='{row_h - 8}'"
                             f" fill='{colours[name]}' stroke='#fff' stroke-width='0.5'>"
-                            f"<title>{escape(f'{r.label}: {name} {v:g}')}</title></rect>")
+                            f"<title>{escape(f'{r.label}: {names.get(name, name)} {_fmt(v, 0)}')}"
+                            "</title></rect>")
                 pos = x0 if sign < 0 else pos + w
     body.append(f"<line x1='{zero:.1f}' x2='{zero:.1f}' y1='{top}' y2='{bottom}' stroke='#333'/>")
-    desc = "; ".join(f"{r.label}: " + ", ".join(f"{n} {v:g}" for n, v in [*r.out, *r.into]) for r in rows)
+    desc = "; ".join(f"{r.label}: "
+                     + ", ".join(f"{names.get(n, n)} {_fmt(v, 0)}" for n, v in [*r.out, *r.into])
+                     + (f" ({r.note})" if r.note else "") for r in rows)
     return _svg(width, height, title, desc, body)
 
 
@@ -228,7 +257,7 @@ def heatmap(title: str, rows: Sequence[str], columns: Sequence[str],
     label_w, top, cell_w, cell_h = 300, 40, 64, 22
     width = width or label_w + cell_w * len(columns) + 10
     height = top + cell_h * len(rows) + 10
-    body = [_text(width / 2, 16, title, 12, extra="font-weight='600'")]
+    body = [_heading(width, title)]
     for j, c in enumerate(columns):
         body.append(_text(label_w + cell_w * (j + 0.5), top - 6, c, 11, extra="font-weight='600'"))
     for i, r in enumerate(rows):

@@ -1,16 +1,17 @@
-"""Serving files the pipeline wrote (the dbt docs, the Data Docs site, feedback reports)
-without ever leaving the folder they were asked from: every path is resolved (``..``,
+"""Serving files the pipeline wrote (the dbt docs, the Data Docs site, feedback reports, the
+exported workbooks) without ever leaving the folder they were asked from: every path is resolved (``..``,
 symlinks) and proved to lie inside its folder before a byte is read."""
 
 from __future__ import annotations
 
 import mimetypes
+import re
 from pathlib import Path
 
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, Response
 
-from poverty_pipeline import locations
+from poverty_pipeline import followup, locations, review_report
 
 # The dbt docs site is these files of the target folder; the rest of target/ (compiled SQL,
 # run results, logs) stays private.
@@ -19,6 +20,14 @@ DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 # module loads pandas into the API server).
 FEEDBACK_FOLDER = "_feedback"
 FEEDBACK_SUFFIX = ".feedback.html"
+# Where the build writes its workbooks under the landing: the review summary of each year,
+# each period's follow-up list (the writers import xlsxwriter only when they write).
+WORKBOOKS = {
+    "review-summary": review_report.REPORT_FOLDER,
+    "follow-up": followup.FOLLOW_UP_FOLDER,
+}
+WORKBOOK_NAME = re.compile(r"[0-9A-Za-z_-]+\.xlsx")  # the names the build gives them
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def file_in(root: Path, relative: str) -> Path | None:
@@ -88,3 +97,37 @@ def read_feedback(landing_url: str, url: str) -> Response:
     if not remote.is_file():
         raise _not_found()
     return Response(remote.read_bytes(), media_type="text/html; charset=utf-8")
+
+
+def _workbook_folder(landing_url: str, kind: str) -> locations.Location:
+    if kind not in WORKBOOKS:
+        raise HTTPException(404, "Không có / no such workbooks")
+    return locations.child(locations.root_of(landing_url), *WORKBOOKS[kind])
+
+
+def workbook_names(landing_url: str, kind: str) -> list[str]:
+    """The workbooks of a kind the build has written, by name; none when the folder cannot
+    be listed (not written yet, storage not reachable): the page then shows no links."""
+    folder = _workbook_folder(landing_url, kind)
+    try:
+        found = folder.local_path().iterdir() if folder.is_local else folder.storage_path().iterdir()
+        return sorted(p.name for p in found if WORKBOOK_NAME.fullmatch(p.name))
+    except (OSError, ValueError):
+        return []
+
+
+def read_workbook(landing_url: str, kind: str, name: str) -> Response:
+    """A workbook of ``<landing>/_reports/<kind>/``, by a name of the build's form only."""
+    folder = _workbook_folder(landing_url, kind)
+    if not WORKBOOK_NAME.fullmatch(name):
+        raise HTTPException(404, "Không có / no such workbook")
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if folder.is_local:
+        path = file_in(folder.local_path(), name)
+        if path is None:
+            raise HTTPException(404, "Không có / no such workbook")
+        return FileResponse(path, media_type=XLSX, headers=disposition)
+    remote = locations.child(folder, name).storage_path()
+    if not remote.is_file():
+        raise HTTPException(404, "Không có / no such workbook")
+    return Response(remote.read_bytes(), media_type=XLSX, headers=disposition)

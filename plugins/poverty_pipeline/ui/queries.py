@@ -42,21 +42,28 @@ def _has_column(conn: psycopg.Connection, schema: str, table: str, column: str) 
 
 
 def periods(conn: psycopg.Connection) -> list[dict]:
-    """Every period of fct_submission_status, newest first, with how many files arrived."""
+    """Every period of fct_submission_status, newest first (periods with no known end, such
+    as a folder name no calendar knows, last), with how many files were expected and arrived."""
     return conn.execute("""
         select period, max(period_end) as period_end,
                count(*) filter (where is_expected) as expected,
-               count(*) filter (where is_received) as received
+               count(*) filter (where is_received) as received,
+               count(*) filter (where is_expected and is_received) as expected_received
           from marts.fct_submission_status
          group by period
-         order by max(period_end) desc, period desc
+         order by max(period_end) desc nulls last, period desc
     """).fetchall()
 
 
 def default_period(rows: list[dict]) -> str | None:
-    """The newest period any file arrived for, else the newest period."""
-    received = [r["period"] for r in rows if r["received"]]
-    return (received or [r["period"] for r in rows] or [None])[0]
+    """The newest period of the calendar for which an expected file arrived; else the newest
+    period any file arrived for; else the newest period (a calendar reaching into the future
+    would otherwise open the page on an empty month)."""
+    for wanted in ("expected_received", "received"):
+        found = [r["period"] for r in rows if r[wanted]]
+        if found:
+            return found[0]
+    return rows[0]["period"] if rows else None
 
 
 def submissions(conn: psycopg.Connection, period: str) -> list[dict]:
@@ -114,27 +121,69 @@ def feedback_location(conn: psycopg.Connection, submission_id: str) -> tuple[str
 
 
 def standards(conn: psycopg.Connection) -> list[dict]:
-    """The confirmed standards (QĐ59, NĐ07, …), oldest first."""
+    """The confirmed standards (QĐ59, NĐ07, …), oldest first, with their names."""
     return conn.execute("""
-        select standard_code, standard_name_vi, standard_name_en, legal_source
+        select standard_code, standard_name_vi, standard_name_en, legal_source,
+               first_review_year, last_review_year
           from marts.dim_poverty_standard
          where is_confirmed
          order by first_review_year, standard_code
     """).fetchall()
 
 
+AREA_COLUMNS = """area_level, area_code, area_name, parent_area_code, review_year, standard_code,
+               poor_households, near_poor_households, total_households, poor_rate,
+               near_poor_rate"""
+AREA_ORDER = """case area_level when 'province' then 0 when 'district' then 1
+                           when 'commune' then 2 else 3 end, area_code, review_year, standard_code"""
+
+
 def poor_rates(conn: psycopg.Connection, standard_codes: list[str]) -> list[dict]:
-    """Poor rates of the province, its districts and (when the mart has them) today's
-    communes, per review year and standard."""
-    return conn.execute("""
-        select area_level, area_code, area_name, parent_area_code, review_year, standard_code,
-               poor_households, near_poor_households, total_households, poor_rate
+    """Poor and near-poor rates of the province, its districts and (when the mart has them)
+    today's communes, per review year and standard."""
+    return conn.execute(f"""
+        select {AREA_COLUMNS}
           from marts.rpt_poverty_indicators_by_area
          where area_level in ('province', 'district', 'current_commune')
            and standard_code = any(%s)
-         order by case area_level when 'province' then 0 when 'district' then 1 else 2 end,
-                  area_code, review_year, standard_code
+         order by {AREA_ORDER}
     """, (standard_codes,)).fetchall()
+
+
+def districts(conn: psycopg.Connection) -> list[dict]:
+    """The districts the indicators know (units before the 2025 reorganisation), by code."""
+    return conn.execute("""
+        select area_code, max(area_name) as area_name
+          from marts.rpt_poverty_indicators_by_area
+         where area_level = 'district'
+         group by area_code
+         order by area_code
+    """).fetchall()
+
+
+def district_rates(conn: psycopg.Connection, standard_codes: list[str], district: str) -> list[dict]:
+    """A district and each commune that ever belonged to it, every review year — a commune's
+    rows after the district was abolished (its parent is then the province) included."""
+    return conn.execute(f"""
+        select {AREA_COLUMNS}
+          from marts.rpt_poverty_indicators_by_area
+         where standard_code = any(%s)
+           and ((area_level = 'district' and area_code = %s)
+                or (area_level = 'commune' and area_code in (
+                      select area_code from marts.rpt_poverty_indicators_by_area
+                       where area_level = 'commune' and parent_area_code = %s)))
+         order by {AREA_ORDER}
+    """, (standard_codes, district, district)).fetchall()
+
+
+def commune_rates(conn: psycopg.Connection, standard_codes: list[str], commune: str) -> list[dict]:
+    """A commune (a unit of the review date) in every review year."""
+    return conn.execute(f"""
+        select {AREA_COLUMNS}
+          from marts.rpt_poverty_indicators_by_area
+         where standard_code = any(%s) and area_level = 'commune' and area_code = %s
+         order by {AREA_ORDER}
+    """, (standard_codes, commune)).fetchall()
 
 
 def poor_rate_targets(conn: psycopg.Connection) -> list[dict]:
@@ -158,16 +207,30 @@ def target_progress(conn: psycopg.Connection) -> list[dict]:
     """).fetchall()
 
 
-def province_flows(conn: psycopg.Connection, standard_codes: list[str]) -> list[dict]:
-    """The review summary's flows for the whole province (urban and rural together)."""
+def area_flows(conn: psycopg.Connection, standard_codes: list[str], level: str = "province",
+               code: str | None = None) -> list[dict]:
+    """The review summary's flows of the poor and the near-poor for an area (the province
+    by default; urban and rural together), with the households of t−1 whose territory had no
+    review in t (``*_not_reviewed``: not in the start of the year)."""
     return conn.execute("""
-        select review_year, standard_code, area_name, poor_start, poor_escaped,
-               poor_left_review, poor_to_unclassifiable, near_poor_to_poor, newly_poor,
-               re_poor, poor_not_compared, poor_end, total_households, poor_rate
+        select review_year, standard_code, area_level, area_code, area_name, poor_start,
+               poor_escaped, poor_left_review, poor_to_unclassifiable, near_poor_to_poor,
+               newly_poor, re_poor, poor_not_compared, poor_end, poor_not_reviewed,
+               total_households, poor_rate,
+               near_poor_start, near_poor_escaped, near_poor_left_review,
+               near_poor_to_unclassifiable, poor_escaped_to_near_poor, newly_near_poor,
+               re_near_poor, near_poor_not_compared, near_poor_end, near_poor_not_reviewed,
+               near_poor_rate
           from marts.rpt_review_summary
-         where area_level = 'province' and area_type = 'total' and standard_code = any(%s)
+         where area_level = %s and (%s::text is null or area_code = %s)
+           and area_type = 'total' and standard_code = any(%s)
          order by standard_code, review_year
-    """, (standard_codes,)).fetchall()
+    """, (level, code, code, standard_codes)).fetchall()
+
+
+def province_flows(conn: psycopg.Connection, standard_codes: list[str]) -> list[dict]:
+    """The review summary's flows for the whole province."""
+    return area_flows(conn, standard_codes)
 
 
 def task_years(conn: psycopg.Connection) -> list[int]:
