@@ -3,12 +3,16 @@ one process, SQLite metadata under ``.local/airflow``)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
@@ -237,3 +241,89 @@ def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, ech
     if proc.returncode != 0 or failed:
         raise RuntimeError(f"DAG {dag_id} failed; full log: {log_path}")
     return time.monotonic() - started
+
+
+# What the pages need, on this machine: the API server serves the UI and the plugin's pages; the
+# scheduler, DAG processor and triggerer are what the UI reports on (a component not running
+# shows red) and what runs the DAGs on their schedules. Same AIRFLOW_HOME and metadata database
+# as `poverty run`.
+UI_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+HEALTH_KEYS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
+
+
+def ui_env(warehouse_url: str, landing_url: str, port: int, home: Path | None = None) -> dict[str, str]:
+    from poverty_pipeline.outputs import ui_url
+
+    env = airflow_env(warehouse_url, landing_url, home)
+    env.update({
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": ui_url(port),
+        # where task processes of the LocalExecutor report to: this API server
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{ui_url(port)}/execution/",
+    })
+    return env
+
+
+def ui_commands(port: int) -> dict[str, list[str]]:
+    """The command line of each component ``poverty ui`` starts."""
+    extra = {"api-server": ["--host", "127.0.0.1", "--port", str(port)]}
+    return {name: [_airflow(), name, *extra.get(name, [])] for name in UI_COMPONENTS}
+
+
+class LocalUi:
+    """The Airflow components of ``poverty ui``, each in a session of its own, its log in
+    ``<log_dir>/ui-<component>.log``."""
+
+    def __init__(self, env: dict[str, str], port: int, log_dir: Path | None = None):
+        self.env, self.port = env, port
+        self.log_dir = log_dir or LOCAL_DIR / "logs"
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, command in ui_commands(self.port).items():
+            with (self.log_dir / f"ui-{name}.log").open("w") as log:
+                self.processes[name] = subprocess.Popen(
+                    command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+
+    def stopped(self) -> list[str]:
+        return [name for name, proc in self.processes.items() if proc.poll() is not None]
+
+    def health(self) -> dict[str, str]:
+        """Each component's status as the UI shows it (``/api/v2/monitor/health``); {} before
+        the API server answers."""
+        from poverty_pipeline.outputs import ui_url
+
+        try:
+            with urllib.request.urlopen(f"{ui_url(self.port)}/api/v2/monitor/health", timeout=5) as r:
+                body = json.loads(r.read())
+        except (OSError, ValueError):
+            return {}
+        return {key: (body.get(key) or {}).get("status", "missing") for key in HEALTH_KEYS}
+
+    def wait_healthy(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if dead := self.stopped():
+                raise RuntimeError(f"stopped at start: {', '.join(dead)} (logs: {self.log_dir}/ui-*.log)")
+            health = self.health()
+            if health and all(status == "healthy" for status in health.values()):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not healthy after {timeout:.0f} s: {health or 'no answer'} "
+                                   f"(logs: {self.log_dir}/ui-*.log)")
+            time.sleep(2)
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for proc in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # task processes left behind
+            proc.wait()
