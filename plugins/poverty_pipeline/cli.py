@@ -286,14 +286,14 @@ def cmd_ui(args) -> None:
     print("preparing Airflow metadata database …")
     runner.migrate(env)
     ui = runner.LocalUi(env, args.port)
-    print(f"starting Airflow {', '.join(runner.UI_COMPONENTS)} (logs: {ui.log_dir}/ui-*.log) …")
+    print(f"starting Airflow {', '.join(runner.UI_COMPONENTS)} (logs: {ui.log_dir}/ui-*.log) …", flush=True)
     ui.start()
     try:
         try:
             ui.wait_healthy()
         except RuntimeError as exc:
             raise Refused(f"Airflow UI {exc}") from None
-        print(ui_banner(args.port))
+        print(ui_banner(args.port), flush=True)
         while not (dead := ui.stopped()):
             time.sleep(2)
         raise Refused(f"Airflow {', '.join(dead)} stopped (logs: {ui.log_dir}/ui-*.log)")
