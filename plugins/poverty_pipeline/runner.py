@@ -92,7 +92,7 @@ class Progress:
         self.unnamed: list[tuple[str, str]] = []  # mapped tasks started, their start not yet shown
         self.dbt: dict[tuple[str, str], str] = {}  # the last dbt result line of a running task
         self.state: dict[tuple[str, str], str] = {}  # a task's state as the task runner set it
-        self.reason: dict[tuple[str, str], str] = {}  # the last line of a task's traceback
+        self.reason: dict[tuple[str, str], str] = {}  # a failed task's exception line
         self.in_traceback = self.in_frames = False
         self.shown: set[str] = set()  # the pipeline's messages already shown
 
@@ -216,12 +216,13 @@ def sqlite_map_namer(env: dict[str, str], dag_id: str):
     return name_of
 
 
-def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, echo=print) -> float:
+def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, echo=None) -> float:
     """Run one DAG to completion through Airflow; raise if any task failed.
 
     The full log goes to ``.local/logs/<dag_id>.log``; progress lines are echoed.
     """
     log_dir = log_dir or LOCAL_DIR / "logs"
+    echo = echo or (lambda text: print(text, flush=True))  # shown as it comes, also into a pipe
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{dag_id}.log"
     started = time.monotonic()
