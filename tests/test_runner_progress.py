@@ -84,3 +84,9 @@ def test_mapped_tasks_show_their_period_a_repeated_message_once_and_a_failure_it
 def test_a_mapped_task_whose_period_is_not_rendered_keeps_its_map_index():
     out = shown(MAPPED.read_text().splitlines(keepends=True)[:4])
     assert out[0] == "start ingest_batch[0]" and out[2].startswith("done ingest_batch[0] in ")
+
+
+def test_a_count_or_a_time_that_repeats_by_chance_is_shown_again():
+    line = ("2026-12-03T16:11:01.1Z [info     ] read: 1 of 1 files (1.8 s)     "
+            "[poverty_pipeline.ingest] loc=ingest.py:64\n")
+    assert shown([line, line]) == ["read: 1 of 1 files (1.8 s)"] * 2

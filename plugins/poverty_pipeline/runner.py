@@ -94,7 +94,7 @@ class Progress:
         self.state: dict[tuple[str, str], str] = {}  # a task's state as the task runner set it
         self.reason: dict[tuple[str, str], str] = {}  # a failed task's exception line
         self.in_traceback = self.in_frames = False
-        self.shown: set[str] = set()  # the pipeline's messages already shown
+        self.shown: set[str] = set()  # messages without a count or time, shown once
 
     def feed(self, line: str, now: float) -> list[str]:
         shown = self._lines(line, now)
@@ -124,9 +124,11 @@ class Progress:
             return []
         if SHOW.search(line) and not HIDE.search(line):
             text = _message(line)
-            if text not in self.shown:  # the same message from every mapped task: once
+            if text in self.shown:  # the same message from every mapped task: once
+                return []
+            if not re.search(r"\d", re.sub(r"\S*/\S*", "", text)):  # a count or time never folds
                 self.shown.add(text)
-                return [text]
+            return [text]
         return []
 
     def _named_starts(self, final: bool = False) -> list[str]:
