@@ -28,7 +28,7 @@ def test_build_output_shows_task_ends_with_the_dbt_result_of_each_model():
     assert seed.endswith(": OK loaded seed file reference.ref_district_renames [INSERT 1 in 0.51s]")
     assert view.endswith(": OK created sql view model staging.stg_commune_reviews__submissions "
                          "[CREATE VIEW in 0.52s]")
-    assert tests.endswith(": Done. PASS=4 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=4")
+    assert tests.endswith(": Done. PASS=4")  # the counts that are not 0
 
 
 def test_failing_model_and_progress_lines_show_at_once():

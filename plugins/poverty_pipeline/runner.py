@@ -116,6 +116,7 @@ class Progress:
             return []
         if match := DBT_RESULT.search(_message(line)):
             text = re.sub(r" \.{2,} ", " ", match[0])  # dbt's dot leaders
+            text = re.sub(r" (?:WARN|ERROR|SKIP|NO-OP)=0\b| TOTAL=\d+", "", text)  # Done. PASS=4
             for key in [k for k in self.started if k[0].startswith("dbt.")]:
                 if not text.startswith("Done.") or key not in self.dbt:  # a model's result first
                     self.dbt[key] = re.sub(r"^\d+ of \d+ ", "", text)[:120]
