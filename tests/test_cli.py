@@ -233,3 +233,36 @@ def test_a_wrong_password_is_named_with_what_to_do(password_server, tmp_path):
     done = poverty("summary", env={"POVERTY_WAREHOUSE_URL": no_password, "PGPASSWORD": None,
                                    "PGPASSFILE": "/nonexistent"})
     assert_refused(done, "wrong password")
+
+
+def test_poverty_ui_starts_every_component_the_ui_reports_on(monkeypatch):
+    """api-server, scheduler, dag-processor and triggerer (none shows red in the UI), the API
+    server on the port asked for, task processes reporting to it."""
+    from poverty_pipeline import runner
+
+    commands = runner.ui_commands(18081)
+    assert list(commands) == ["api-server", "scheduler", "dag-processor", "triggerer"]
+    assert all(c[0].endswith("/airflow") and c[1] == name for name, c in commands.items())
+    assert commands["api-server"][2:] == ["--host", "127.0.0.1", "--port", "18081"]
+    env = runner.ui_env("postgresql://postgres@127.0.0.1/x", "file:///tmp/landing", 18081)
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18081/execution/"
+    assert env["AIRFLOW_HOME"] == str(config.LOCAL_DIR / "airflow")  # the one `poverty run` uses
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == runner.airflow_env("x", "y")[
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    started = []
+    monkeypatch.setattr(cli, "cmd_ui", lambda args: started.append(args.port))
+    cli.main(["ui", "--port", "18082"])
+    cli.main(["ui"])
+    assert started == [18082, 8080]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["ui", "--port", "eighty"])
+    assert exited.value.code == 2
+
+
+def test_the_ui_banner_gives_the_url_each_page_and_how_to_sign_in():
+    from poverty_pipeline import outputs
+
+    banner = cli.ui_banner(18083)
+    assert "Airflow UI: http://127.0.0.1:18083  — sign in: user admin, password " in banner
+    for _, route in outputs.PAGES:
+        assert f"http://127.0.0.1:18083/{route}" in banner

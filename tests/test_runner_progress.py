@@ -1,6 +1,7 @@
 """What `poverty run` (`make run`) shows while a DAG runs: each task's start and end with its
-elapsed time and the count of tasks finished, the pipeline's progress lines, dbt's result per
-model; everything else stays in the log file."""
+elapsed time and the count of tasks finished (a mapped task under its period, a failed one with
+its reason), the pipeline's progress lines (an identical message once), dbt's result per model;
+everything else stays in the log file."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from poverty_pipeline.samples.generate import generate_submissions
 FRAGMENT = Path(__file__).parent / "data" / "dags_test_warehouse_build.log"  # a real build's output
 
 
-def shown(lines: list[str], counts=None) -> list[str]:
-    progress = runner.Progress(lambda: counts)
+def shown(lines: list[str], counts=None, names=None) -> list[str]:
+    progress = runner.Progress(lambda: counts, lambda task, index: (names or {}).get((task, index)))
     return [text for i, line in enumerate(lines) for text in progress.feed(line, float(i))]
 
 
@@ -27,7 +28,7 @@ def test_build_output_shows_task_ends_with_the_dbt_result_of_each_model():
     assert seed.endswith(": OK loaded seed file reference.ref_district_renames [INSERT 1 in 0.51s]")
     assert view.endswith(": OK created sql view model staging.stg_commune_reviews__submissions "
                          "[CREATE VIEW in 0.52s]")
-    assert tests.endswith(": Done. PASS=4 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=4")
+    assert tests.endswith(": Done. PASS=4")  # the counts that are not 0
 
 
 def test_failing_model_and_progress_lines_show_at_once():
@@ -56,9 +57,36 @@ def test_ingest_through_airflow_shows_each_task_and_the_count_of_tasks_done(ware
     assert all(line.startswith("  [commune_ingest ") for line in echoed)
     ends = [t for t in texts if " done " in t]
     assert [t.split(" done ")[1].split(" in ")[0] for t in ends] == [
-        "prepare_warehouse", "discover_new_files", "ingest_batch[0]", "announce_loaded"]
+        "prepare_warehouse", "discover_new_files", "ingest_batch 2021", "announce_loaded"]
     assert ends[-1].startswith("4/4 tasks done announce_loaded")
-    assert "start ingest_batch[0]" in texts
+    assert "start ingest_batch 2021" in texts  # the batch under its period, not its map index
     assert "period 2021: 2 new files, 2 loaded" in "\n".join(texts)
     assert not [t for t in texts if "XCom not found" in t]  # no noise from reading the batches
     assert (tmp_path / "logs" / "commune_ingest.log").stat().st_size > 10 * len("\n".join(echoed))
+
+
+# A mapped task's two instances from a real `airflow dags test` log (the traceback's frames cut):
+# the first succeeds, the second fails; both log the same Data Docs line.
+MAPPED = Path(__file__).parent / "data" / "dags_test_mapped_failure.log"
+
+
+def test_mapped_tasks_show_their_period_a_repeated_message_once_and_a_failure_its_reason():
+    names = {("ingest_batch", "0"): "2025-Q3", ("ingest_batch", "1"): "2025-Q4"}
+    out = shown(MAPPED.read_text().splitlines(keepends=True), counts=(3, 3), names=names)
+    assert out[:2] == ["start ingest_batch 2025-Q3", "Great Expectations Data Docs: /x/index.html"]
+    assert re.fullmatch(r"3/3 tasks done ingest_batch 2025-Q3 in \d+\.\d s", out[2])
+    assert out[3] == "start ingest_batch 2025-Q4"
+    assert re.fullmatch(r"3/3 tasks FAILED ingest_batch 2025-Q4 in \d+\.\d s: "
+                        r"ValueError: sheet 'danh_sach_ho' is missing", out[4])
+    assert len(out) == 5  # no second Data Docs line, no traceback, no run's closing line
+
+
+def test_a_mapped_task_whose_period_is_not_rendered_keeps_its_map_index():
+    out = shown(MAPPED.read_text().splitlines(keepends=True)[:4])
+    assert out[0] == "start ingest_batch[0]" and out[2].startswith("done ingest_batch[0] in ")
+
+
+def test_a_count_or_a_time_that_repeats_by_chance_is_shown_again():
+    line = ("2026-12-03T16:11:01.1Z [info     ] read: 1 of 1 files (1.8 s)     "
+            "[poverty_pipeline.ingest] loc=ingest.py:64\n")
+    assert shown([line, line]) == ["read: 1 of 1 files (1.8 s)"] * 2

@@ -1,5 +1,5 @@
 """The run's summary table: one line per area, under its latest name; before the marts exist,
-a sentence saying what to run instead of a traceback."""
+a sentence saying what to run instead of a traceback; then where the outputs are."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ def test_the_summary_says_what_to_run_before_the_marts_exist(warehouse):
     done = poverty_summary(warehouse)  # an empty database
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert NO_SUBMISSIONS in done.stdout and NOT_BUILT in done.stdout
+    outputs = done.stdout.split("\nOutputs\n", 1)[1]  # where things are, after the figures
+    assert "Review summaries (xlsx)" in outputs and "http://127.0.0.1:8080/plugin/poverty-poverty" in outputs
     with connect(warehouse, autocommit=True) as conn:
         ensure_schema(conn)  # what the ingest creates: audit.submissions, no marts yet
         assert print_summary(conn) is False  # the summary `poverty run` ends with

@@ -1,5 +1,5 @@
 """The ``poverty`` command: run the pipeline locally, generate sample submissions, query the
-marts, run dbt against the warehouse, benchmark.
+marts, run dbt against the warehouse, start the Airflow UI with the pages, benchmark.
 
 Nothing risky by default: a server warehouse needs its own ``POVERTY_PII_KEY`` (the local key
 is for the embedded warehouse only), the warehouse is checked before Airflow starts (a refusal
@@ -10,6 +10,7 @@ only when asked for or into the default local landing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ DAG_IDS = ("commune_ingest", "agency_ingest", "warehouse_build")
 INGEST_DAGS = ("commune_ingest", "agency_ingest")
 SUBMISSION_FOLDERS = ("communes", "agencies")
 # Commands that key households (through the warehouse set-up): they need POVERTY_PII_KEY.
-KEYED_COMMANDS = ("run", "bench", "pii-rekey")
+KEYED_COMMANDS = ("run", "bench", "pii-rekey", "ui")  # `ui`: its scheduler runs the DAGs
 
 
 class Refused(SystemExit):
@@ -161,12 +162,21 @@ def cmd_run(args) -> None:
     env = runner.airflow_env(warehouse, landing)
     print("preparing Airflow metadata database …")
     runner.migrate(env)
+    failed = None
     for dag_id in dags:
         print(f"running DAG {dag_id} through Airflow …")
-        elapsed = runner.dags_test(dag_id, env)
+        try:
+            elapsed = runner.dags_test(dag_id, env)
+        except RuntimeError as exc:
+            failed = str(exc)
+            break
         print(f"DAG {dag_id} succeeded in {elapsed:.0f} s")
-    with connect(warehouse, autocommit=True) as conn:
-        print_summary(conn)
+    if not failed:
+        with connect(warehouse, autocommit=True) as conn:
+            print_summary(conn)
+    print_outputs(landing, warehouse)
+    if failed:
+        raise Refused(failed)
     print(f"\nfinished in {time.monotonic() - started:.0f} s")
 
 
@@ -176,22 +186,25 @@ def print_summary(conn) -> bool:
 
     text, built = report(conn)
     print(text)
-    print(
-        "\nWarehouse: schema marts (fct_poverty_indicators, rpt_poverty_indicators_by_area, "
-        "dim_commune, dim_poverty_standard); problems per file in audit.submission_problems."
-        f"\nDocs: README.md; model and column docs in {DBT_PROJECT_DIR}/models/**/*.yml "
-        "(`make docs` builds the dbt docs site); contract rules in expectations/suites/."
-        f"\nAirflow logs: {LOCAL_DIR / 'logs'}"
-    )
     return built
+
+
+def print_outputs(landing: str, warehouse: str) -> None:
+    """Where the run's results are (``outputs.py``): exports, reports, sites, pages, warehouse."""
+    from poverty_pipeline import outputs
+
+    print("\n" + outputs.format_table(outputs.listing(landing, warehouse)))
 
 
 def cmd_summary(args) -> None:
     from poverty_pipeline.warehouse import connect
 
-    with connect(checked_warehouse_url(), autocommit=True) as conn:
-        if not print_summary(conn):
-            sys.exit(1)
+    warehouse = checked_warehouse_url()
+    with connect(warehouse, autocommit=True) as conn:
+        built = print_summary(conn)
+    print_outputs(landing_url(), warehouse)
+    if not built:
+        sys.exit(1)
 
 
 def cmd_pii_rekey(args) -> None:
@@ -264,6 +277,48 @@ def cmd_template(args) -> None:
           f"communes/{args.year}/<commune code>/ of the landing (docs/submitting.md).")
 
 
+def cmd_ui(args) -> None:
+    """The Airflow UI with the pages, against the set-up `poverty run` uses (its AIRFLOW_HOME,
+    metadata database, warehouse and landing): every component, until Ctrl-C."""
+    from poverty_pipeline import runner
+
+    env = runner.ui_env(checked_warehouse_url(), landing_url(), args.port)
+    print("preparing Airflow metadata database …")
+    runner.migrate(env)
+    ui = runner.LocalUi(env, args.port)
+    print(f"starting Airflow {', '.join(runner.UI_COMPONENTS)} (logs: {ui.log_dir}/ui-*.log) …", flush=True)
+    ui.start()
+    try:
+        try:
+            ui.wait_healthy()
+        except RuntimeError as exc:
+            raise Refused(f"Airflow UI {exc}") from None
+        print(ui_banner(args.port), flush=True)
+        while not (dead := ui.stopped()):
+            time.sleep(2)
+        raise Refused(f"Airflow {', '.join(dead)} stopped (logs: {ui.log_dir}/ui-*.log)")
+    except KeyboardInterrupt:
+        print("stopping …")
+    finally:
+        ui.stop()
+
+
+def ui_banner(port: int) -> str:
+    """The URL of the UI, of each page, and how to sign in."""
+    from poverty_pipeline import outputs
+
+    base = outputs.ui_url(port)
+    password_file = outputs.airflow_home() / outputs.PASSWORDS_FILE
+    try:
+        password = json.loads(password_file.read_text())[outputs.UI_USER]
+        login = f"user {outputs.UI_USER}, password {password} (kept in {password_file})"
+    except (OSError, ValueError, KeyError):
+        login = outputs.sign_in()
+    pages = "\n".join(f"  {name:<12} {base}/{route}" for name, route in outputs.PAGES)
+    return (f"\nAirflow UI: {base}  — sign in: {login}\n{pages}\n"
+            "The scheduler runs the DAGs on their schedules. Ctrl-C stops every component.")
+
+
 def cmd_bench(args) -> None:
     from poverty_pipeline.bench import main as bench_main
 
@@ -308,6 +363,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--blank", action="store_true",
                    help="no households from the warehouse (the warehouse is not needed)")
     p.set_defaults(func=cmd_template)
+    p = sub.add_parser("ui", help="start the Airflow UI with the pages (API server, scheduler, "
+                       "DAG processor, triggerer) on the set-up `poverty run` uses; print its URL "
+                       "and how to sign in")
+    p.add_argument("--port", type=int, default=8080, help="the UI's port (default 8080)")
+    p.set_defaults(func=cmd_ui)
     p = sub.add_parser("bench", help="benchmark ingest and build against the COPY + SQL floor")
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--years", type=int, default=5)
