@@ -16,13 +16,16 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from poverty_pipeline.assets import RAW_AGENCY_REPORTS, RAW_COMMUNE_REVIEWS
 from poverty_pipeline.config import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID, dbt_threads
+from poverty_pipeline.dbt_watcher import report_after_the_build
 
 DOC = """
 ### Warehouse build
 
-Runs the dbt project `dbt_project/` through astronomer-cosmos, one Airflow task per seed and
-model with its dbt tests right after it: seeds (standards, indicators, communes) → staging →
-intermediate (every household classified under every standard) → marts
+Runs the dbt project `dbt_project/` through astronomer-cosmos in watcher mode: one `dbt build`
+with dbt's threads (`dbt_producer_watcher`, `POVERTY_DBT_THREADS`, default the machine's cores),
+then one Airflow task per seed and model, and per model's tests, that shows what dbt did to it (a
+failed model or test fails the task named after it, which on retry runs that node alone).
+Seeds (standards, indicators, communes) → staging → intermediate (every household classified under every standard) → marts
 (`marts.fct_poverty_indicators`, `marts.rpt_poverty_indicators_by_area`, dimensions; flows and
 the review summary, Alkire–Foster measures, household profiles, reconciliation with the
 communes' claims, progress against the plan's and the national targets).
@@ -80,19 +83,25 @@ def warehouse_build():
             install_dbt_deps=False,  # no packages: the project's generic tests are its own
         ),
         profile_config=profile_config,
-        # A model's test task runs only the tests of that model; a test that reads several
-        # models (relationships, rollup checks) gets its own task after all of them.
+        # One `dbt build` with dbt's threads (the producer task); then one task per seed and model
+        # and one per model's tests report what dbt did to it. A test that reads several models
+        # (relationships, rollup checks) counts in the test task of each of them.
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
+            execution_mode=ExecutionMode.WATCHER,
             invocation_mode=InvocationMode.DBT_RUNNER,
             test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+            # a failed model fails its own task, which retries it alone: re-running the whole
+            # build would not help
+            setup_operator_args={"retries": 0},
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.AFTER_EACH,
-            should_detach_multiple_parents_tests=True,
+            should_detach_multiple_parents_tests=False,
             emit_datasets=False,
         ),
+        # the per-node tasks read their result once the build is done (poverty_pipeline.dbt_watcher)
+        operator_args={"deferrable": False, "poke_interval": 5},
     )
 
     @task(retries=0)  # a violation in the data does not go away on retry
@@ -145,6 +154,7 @@ def warehouse_build():
     gate = quality_gate()
     prepare_sources() >> dbt >> gate >> [report_indicators(), reconcile_submissions(),
                                          export_review_summary(), write_follow_up_lists()]
+    report_after_the_build(dbt)  # after prepare_sources is wired: it stays upstream of every node
 
 
 warehouse_build()

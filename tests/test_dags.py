@@ -102,3 +102,21 @@ def test_build_dag_runs_every_model_with_its_tests(dagbag):
     for model in ("fct_task_completion", "fct_submission_status", "rpt_reporting_rates",
                   "rpt_target_progress", "rpt_review_summary"):
         assert f"dbt.{model}.run" in ids and f"dbt.{model}.test" in ids
+
+
+def test_the_build_is_one_dbt_build_whose_nodes_report_after_it(dagbag):
+    """cosmos' watcher mode: the producer runs `dbt build` once (not retried: a failed node's
+    own task retries that node alone); every per-node task starts after it, so `airflow dags
+    test`, which runs one task at a time, never waits in a node task before the build ran."""
+    dag = dagbag[0].dags["warehouse_build"]
+    producer = dag.get_task("dbt.dbt_producer_watcher")
+    assert producer.upstream_task_ids == {"prepare_sources"} and producer.retries == 0
+    node_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")
+                  and t.task_id not in (producer.task_id, "dbt.dbt_producer_watcher_done")]
+    assert len(node_tasks) > 100
+    for task in node_tasks:
+        assert producer.task_id in task.get_flat_relative_ids(upstream=True), task.task_id
+        assert not task.deferrable, task.task_id  # no triggerer needed
+    # no task of a test detached from its models: cosmos' watcher has no result for it
+    assert not [t.task_id for t in node_tasks
+                if not t.task_id.endswith((".run", ".test", ".seed", "_run", "_seed"))]

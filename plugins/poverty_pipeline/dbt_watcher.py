@@ -1,0 +1,36 @@
+"""The warehouse build in cosmos' watcher mode: one ``dbt build`` (the producer task, with dbt's
+own threads) and one light task per model and per model's tests that reports what dbt did to it.
+
+Cosmos starts the per-model tasks beside the producer, to wait for its results. Here they start
+after it instead: ``airflow dags test`` (``poverty run``, the tests) runs one task at a time and
+would sit in the first waiting task before the producer ever started, and a worker slot held by a
+waiting task is one the producer may need. Started after the producer, each task reads its node's
+result at once: the grid still shows every model and test, a failed one fails the task that names
+it (and, on that task's retry, dbt runs that model alone), the models downstream of it are
+``upstream_failed``, and the rest succeed.
+"""
+
+from __future__ import annotations
+
+from airflow.task.trigger_rule import TriggerRule
+from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
+
+
+def producer_of(group):
+    """The producer task of a cosmos watcher-mode task group."""
+    return next(t for t in group.iter_tasks() if t.task_id.endswith(f".{PRODUCER_WATCHER_TASK_ID}")
+                or t.task_id == PRODUCER_WATCHER_TASK_ID)
+
+
+def report_after_the_build(group) -> None:
+    """Put the producer upstream of every per-node task that had no upstream in ``group``. Those
+    run once the producer is done, whether it succeeded or failed (a failed build still reports
+    every node), but not when nothing upstream succeeded (the producer never ran because the
+    group's own upstream failed). Call it after the group's upstream is wired."""
+    producer = producer_of(group)
+    done_id = producer.task_id.replace(PRODUCER_WATCHER_TASK_ID, PRODUCER_WATCHER_DONE_TASK_ID)
+    for task in list(group.roots):
+        if task.task_id in (producer.task_id, done_id):
+            continue
+        producer >> task
+        task.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
