@@ -25,7 +25,8 @@ Runs the dbt project `dbt_project/` through astronomer-cosmos in watcher mode: o
 with dbt's threads (`dbt_producer_watcher`, `POVERTY_DBT_THREADS`, default the machine's cores),
 then one Airflow task per seed and model, and per model's tests, that shows what dbt did to it (a
 failed model or test fails the task named after it, which on retry runs that node alone).
-Seeds (standards, indicators, communes) → staging → intermediate (every household classified under every standard) → marts
+Seeds (standards, indicators, communes) → staging → intermediate (every household classified
+under every standard) → marts
 (`marts.fct_poverty_indicators`, `marts.rpt_poverty_indicators_by_area`, dimensions; flows and
 the review summary, Alkire–Foster measures, household profiles, reconciliation with the
 communes' claims, progress against the plan's and the national targets).
