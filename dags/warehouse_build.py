@@ -91,9 +91,10 @@ def warehouse_build():
             execution_mode=ExecutionMode.WATCHER,
             invocation_mode=InvocationMode.DBT_RUNNER,
             test_indirect_selection=TestIndirectSelection.CAUTIOUS,
-            # a failed model fails its own task, which retries it alone: re-running the whole
-            # build would not help
-            setup_operator_args={"retries": 0},
+            # The producer's retry (a lost worker, a failed node) does not run dbt again: it
+            # restores what the first try reported and is skipped; the tasks of the nodes it had
+            # not reported run their node alone. Nothing to wait for, so it comes at once.
+            setup_operator_args={"retry_delay": pendulum.duration(seconds=10)},
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,

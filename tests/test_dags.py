@@ -105,12 +105,14 @@ def test_build_dag_runs_every_model_with_its_tests(dagbag):
 
 
 def test_the_build_is_one_dbt_build_whose_nodes_report_after_it(dagbag):
-    """cosmos' watcher mode: the producer runs `dbt build` once (not retried: a failed node's
-    own task retries that node alone); every per-node task starts after it, so `airflow dags
-    test`, which runs one task at a time, never waits in a node task before the build ran."""
+    """cosmos' watcher mode: the producer runs `dbt build` once (its retry skips at once and
+    leaves each unreported node to its own task); every per-node task starts after it, so
+    `airflow dags test`, which runs one task at a time, never waits in a node task before the
+    build ran."""
     dag = dagbag[0].dags["warehouse_build"]
     producer = dag.get_task("dbt.dbt_producer_watcher")
-    assert producer.upstream_task_ids == {"prepare_sources"} and producer.retries == 0
+    assert producer.upstream_task_ids == {"prepare_sources"}
+    assert producer.retries >= 1 and producer.retry_delay.total_seconds() <= 10
     node_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")
                   and t.task_id not in (producer.task_id, "dbt.dbt_producer_watcher_done")]
     assert len(node_tasks) > 100
