@@ -24,13 +24,13 @@ def producer_of(group):
 
 def report_after_the_build(group) -> None:
     """Put the producer upstream of every per-node task that had no upstream in ``group``. Those
-    run once the producer is done, whether it succeeded or failed (a failed build still reports
-    every node), but not when nothing upstream succeeded (the producer never ran because the
-    group's own upstream failed). Call it after the group's upstream is wired."""
+    run once the producer has succeeded or, after a failed try, been skipped by its retry (which
+    restores the first try's reports: a failed build still reports every node), but not when
+    the group's own upstream failed. Call it after the group's upstream is wired."""
     producer = producer_of(group)
     done_id = producer.task_id.replace(PRODUCER_WATCHER_TASK_ID, PRODUCER_WATCHER_DONE_TASK_ID)
     for task in list(group.roots):
         if task.task_id in (producer.task_id, done_id):
             continue
         producer >> task
-        task.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
+        task.trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
