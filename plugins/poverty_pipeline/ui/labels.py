@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from poverty_pipeline.labels import SUBMISSION_KIND  # noqa: F401  (the pages' templates read it here)
+
 OUTCOME = {
     "accepted": ("Đã nhận", "accepted"),
     "accepted_with_warnings": ("Đã nhận, có cảnh báo", "accepted with warnings"),
@@ -18,13 +20,6 @@ TIMELINESS = {
     "not_yet_due": ("Chưa đến hạn", "not yet due"),
 }
 
-SUBMISSION_KIND = {
-    "commune_periodic_review": ("Rà soát định kỳ của xã", "commune periodic review"),
-    "commune_monthly_review": ("Rà soát thường xuyên của xã", "commune monthly review"),
-    "agency_monthly_report": ("Báo cáo tháng", "monthly report"),
-    "agency_quarterly_report": ("Báo cáo quý", "quarterly report"),
-    "agency_annual_report": ("Báo cáo năm", "annual report"),
-}
 
 ROLLUP_LEVEL = {
     "province": ("Toàn tỉnh", "province"),
