@@ -32,7 +32,7 @@ month** (`YYYY-MM`) and the run takes the periods that close in it — `agencies
 quarter's folder `YYYY-Qn` when the month ends a quarter, and the year's `YYYY` in December.
 Files already recorded (by content hash) are not loaded again.
 
-Re-process a range with Airflow's backfill (see README "Backfills"; the DAG is active from its
+Re-process a range with Airflow's backfill (see docs/backfills.md; the DAG is active from its
 first parse, and backfill runs of a paused DAG wait):
 
     airflow backfill create --dag-id agency_ingest_by_month \\

@@ -29,7 +29,7 @@ The same ingest as `commune_ingest`, for one review year per run: the run's **pa
 the review year** and the run takes only `communes/<year>/`. Files already recorded (by content
 hash) are not loaded again, so re-running a year loads only what is new in it.
 
-Re-process years with Airflow's backfill (see README "Backfills"; the DAG is active from its
+Re-process years with Airflow's backfill (see docs/backfills.md; the DAG is active from its
 first parse, and backfill runs of a paused DAG wait):
 
     airflow backfill create --dag-id commune_ingest_by_year \\

@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("generate", parents=[gen], help="write sample commune and agency submissions")
     p.add_argument("--landing", default=landing_url(), help="landing URL (default POVERTY_LANDING_URL)")
-    p.add_argument("--communes", nargs="*", help="commune codes (default: all 164)")
+    p.add_argument("--communes", nargs="*", help="commune codes (default: every unit of each review year)")
     p.set_defaults(func=cmd_generate)
     p = sub.add_parser("run", parents=[gen], help="run ingest and build through Airflow, print the summary")
     p.add_argument("--dag", dest="dags", action="append", choices=DAG_IDS,
