@@ -38,6 +38,21 @@ SUBMISSION_KIND = {
 
 
 
+# The agencies' units and funding sources (codes of the agency task report's contract).
+UNIT = {
+    "ho": ("hộ", "households"), "dong": ("đồng", "VND"), "mo_hinh": ("mô hình", "models"),
+    "cuoc": ("cuộc", "inspections"), "lop": ("lớp", "classes"), "nguoi": ("người", "people"),
+    "luot": ("lượt", "times"), "buoi": ("buổi", "sessions"),
+}
+FUNDING_SOURCE = {
+    "ngan_sach": ("Ngân sách nhà nước", "state budget"),
+    "xa_hoi_hoa": ("Xã hội hóa", "private contributions"),
+    "tin_dung_chinh_sach": ("Tín dụng chính sách", "policy credit"),
+    "khac": ("Khác", "other"),
+    "khong_ap_dung": ("Không áp dụng", "not applicable"),
+}
+
+
 def vi_en(table: dict[str, tuple[str, str]], code: str | None) -> str:
     """``Vietnamese / English`` for a code; the code itself when the table does not know it."""
     if code is None:

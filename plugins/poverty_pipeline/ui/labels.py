@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from poverty_pipeline.labels import SUBMISSION_KIND  # noqa: F401  (the pages' templates read it here)
+# the pages' templates read these here
+from poverty_pipeline.labels import FUNDING_SOURCE, SUBMISSION_KIND, UNIT  # noqa: F401
 
 OUTCOME = {
     "accepted": ("Đã nhận", "accepted"),
