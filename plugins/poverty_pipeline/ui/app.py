@@ -8,6 +8,7 @@ any base URL or proxy prefix.
 
 from __future__ import annotations
 
+import math
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -104,10 +105,14 @@ def percent(rate, digits: int = 2) -> str:
 UNITS = {"percent": "%", "percentage_points": " điểm % (pp)", "households": " hộ (households)"}
 
 
-def measure(value, unit: str | None) -> str:
-    """A target's value in its unit: 0,28%, 1 điểm % (pp), 694 hộ (households)."""
+def measure(value, unit: str | None, comparison: str | None = None) -> str:
+    """A target's value in its unit: 0,28%, 1 điểm % (pp), 694 hộ (households). A count of
+    households is whole: "at most 12.112,5" is at most 12.112 households, "at least 3,2" is 4."""
     if value is None:
         return "–"
+    if unit == "households":
+        value = (math.floor(value) if comparison == "at_most" else
+                 math.ceil(value) if comparison == "at_least" else round(value))
     text = number(value, 2)
     text = text.rstrip("0").rstrip(",") if "," in text else text
     return text + UNITS.get(unit or "", "")
