@@ -5,11 +5,9 @@ its log in ``<home>/logs/<name>.log``."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from databases import create_database, drop_database
 
-from poverty_pipeline.runner import airflow_env
+from poverty_pipeline.runner import airflow_env, stop_process_groups
 
 USER, PASSWORD = "engineer", secrets.token_urlsafe(12)
 
@@ -93,16 +91,7 @@ class LocalStack:
         self.wait(lambda: self._api_healthy() and self._scheduler_healthy(), timeout, "API server, scheduler")
 
     def stop(self) -> None:
-        for proc in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for proc in self.processes.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # task processes the leader left behind
-            proc.wait(timeout=10)
+        stop_process_groups(self.processes.values(), grace=20)
         if self.metadata_db:
             drop_database(self.metadata_db)
 

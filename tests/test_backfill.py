@@ -201,10 +201,13 @@ def test_nightly_still_takes_whatever_landed(site):
         return rows if rows and all(s in ("success", "failed") for s in rows.values()) else None
 
     states = stack.wait(runs, 300, "nightly run")
-    assert list(states.values()) == ["success"]
+    # one run; two when the test crosses the nightly tick (01:00 in Vietnam, 18:00 UTC)
+    assert set(states.values()) == {"success"} and len(states) <= 2, states
     # What no backfill took: 2023's late file (2023 was not re-run), and nothing else.
-    assert recorded(warehouse) == {**before,
-                                   f"communes/2023/{LATE_COMMUNE}_2023_late.json": next(iter(states))}
+    after = recorded(warehouse)
+    late = f"communes/2023/{LATE_COMMUNE}_2023_late.json"
+    assert after.pop(late) in states
+    assert after == before
 
 
 def test_rest_api_backfill_of_a_month_takes_the_periods_closing_in_it(site):

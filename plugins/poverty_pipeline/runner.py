@@ -321,13 +321,21 @@ class LocalUi:
             time.sleep(2)
 
     def stop(self) -> None:
-        for proc in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        for proc in self.processes.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # task processes left behind
-            proc.wait()
+        stop_process_groups(self.processes.values(), grace=30)
+
+
+def stop_process_groups(processes, grace: float) -> None:
+    """SIGTERM to each process's group (each was started in a session of its own), ``grace``
+    seconds for all of them to end, then SIGKILL to whatever of a group is left (task processes
+    a leader left behind)."""
+    processes = list(processes)
+    for proc in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
