@@ -21,6 +21,12 @@ def data_docs_dir() -> Path:
     return Path(os.environ.get("POVERTY_DATA_DOCS_DIR") or LOCAL_DIR / "data_docs")
 
 
+def dbt_docs_dir() -> Path:
+    """The dbt target folder holding the docs site the pages serve: ``POVERTY_DBT_DOCS_DIR``,
+    default ``dbt_project/target`` (where ``make docs`` writes it)."""
+    return Path(os.environ.get("POVERTY_DBT_DOCS_DIR") or DBT_PROJECT_DIR / "target")
+
+
 def default_landing_url() -> str:
     """The repository's local ``.local/landing`` folder."""
     return (LOCAL_DIR / "landing").as_uri()

@@ -6,13 +6,12 @@ paths are the written ones; a local one not written yet says what writes it inst
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from poverty_pipeline import locations
-from poverty_pipeline.config import DBT_PROJECT_DIR, LOCAL_DIR
+from poverty_pipeline.config import LOCAL_DIR, dbt_docs_dir
 
 # What `poverty ui` serves by default, and where Airflow's simple auth manager writes the
 # password it generates for the user ``admin`` (under AIRFLOW_HOME).
@@ -31,12 +30,6 @@ class Output:
     where: str  # a local path, a URL, or what to run
     path: Path | None = None  # the local file or folder, when it exists
     note: str = ""
-
-
-def dbt_docs_dir() -> Path:
-    """The dbt target folder holding the docs site the pages serve: ``POVERTY_DBT_DOCS_DIR``,
-    default ``dbt_project/target`` (where ``make docs`` writes it)."""
-    return Path(os.environ.get("POVERTY_DBT_DOCS_DIR") or DBT_PROJECT_DIR / "target")
 
 
 def airflow_home() -> Path:

@@ -9,7 +9,6 @@ any base URL or proxy prefix.
 from __future__ import annotations
 
 import math
-import os
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
@@ -25,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from poverty_pipeline import config, followup
+from poverty_pipeline.config import dbt_docs_dir
 from poverty_pipeline.ui import downloads, files, labels, queries
 from poverty_pipeline.ui.poverty_view import build as poverty_context
 from poverty_pipeline.ui.poverty_view import build_commune, build_district
@@ -281,12 +281,6 @@ def csv_download(table: str, request: Request) -> Response:
 @app.get("/data-docs", include_in_schema=False)
 def add_slash(request: Request) -> RedirectResponse:
     return RedirectResponse(request.url.path.rsplit("/", 1)[-1] + "/")
-
-
-def dbt_docs_dir() -> Path:
-    """The dbt target folder holding the docs site (``make docs``): ``POVERTY_DBT_DOCS_DIR``,
-    default ``dbt_project/target``."""
-    return Path(os.environ.get("POVERTY_DBT_DOCS_DIR") or config.DBT_PROJECT_DIR / "target")
 
 
 @app.get("/dbt-docs/{name:path}")
