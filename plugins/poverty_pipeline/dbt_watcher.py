@@ -16,21 +16,14 @@ from airflow.task.trigger_rule import TriggerRule
 from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
 
 
-def producer_of(group):
-    """The producer task of a cosmos watcher-mode task group."""
-    return next(t for t in group.iter_tasks() if t.task_id.endswith(f".{PRODUCER_WATCHER_TASK_ID}")
-                or t.task_id == PRODUCER_WATCHER_TASK_ID)
-
-
 def report_after_the_build(group) -> None:
     """Put the producer upstream of every per-node task that had no upstream in ``group``. Those
     run once the producer has succeeded or, after a failed try, been skipped by its retry (which
     restores the first try's reports: a failed build still reports every node), but not when
     the group's own upstream failed. Call it after the group's upstream is wired."""
-    producer = producer_of(group)
-    done_id = producer.task_id.replace(PRODUCER_WATCHER_TASK_ID, PRODUCER_WATCHER_DONE_TASK_ID)
+    producer = group.get_child_by_label(PRODUCER_WATCHER_TASK_ID)
+    cosmos_own = {group.child_id(PRODUCER_WATCHER_TASK_ID), group.child_id(PRODUCER_WATCHER_DONE_TASK_ID)}
     for task in list(group.roots):
-        if task.task_id in (producer.task_id, done_id):
-            continue
-        producer >> task
-        task.trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+        if task.task_id not in cosmos_own:
+            producer >> task
+            task.trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
