@@ -1,7 +1,8 @@
 """Who can read what: connected as ``bi_reader`` to a real warehouse built by ingest and dbt, the
 role reads the marts (also after dbt recreates them) and nothing else — not one household name
 or citizen ID anywhere; the set-up alters only a role it created (marked), never downgrading its
-login; and no credential is written in the repository."""
+login; no credential is written in the repository; and every typical dashboard query has an index
+to use."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from builders import household, json_bytes, land, submission
 from databases import create_database, drop_database
 from pipeline_helpers import build_marts, dbt, ingest
 
+from poverty_pipeline.dashboard_queries import QUERIES, measure, plans_without_index
 from poverty_pipeline.warehouse import BI_PASSWORD_ENV, BI_ROLE_ENV, ROLE_MARK, connect, ensure_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +121,21 @@ def test_marts_dbt_recreates_stay_readable(built):
     with psycopg.connect(built["bi_url"]) as conn:
         assert conn.execute("select count(*) from marts.fct_poverty_indicators").fetchone()[0] == 6
         assert conn.execute("select count(*) from marts.dim_commune").fetchone()[0] > 0
+
+
+def test_every_dashboard_query_has_an_index_to_use(built):
+    with psycopg.connect(built["bi_url"]) as conn:
+        assert plans_without_index(conn) == {}
+        figures = measure(built["bi_url"], repeats=5)
+    assert set(figures) == {*QUERIES, "all"}
+
+
+def test_a_mart_built_without_its_indexes_is_reported(built):
+    with psycopg.connect(built["url"]) as conn, conn.transaction(force_rollback=True):
+        for (index,) in conn.execute("select indexname from pg_indexes where schemaname = 'marts'"
+                                     " and tablename = 'rpt_household_profiles_by_area'").fetchall():
+            conn.execute(f'drop index marts."{index}"')
+        assert set(plans_without_index(conn)) == {"household_profile"}
 
 
 def role_state(role: str) -> tuple | None:
