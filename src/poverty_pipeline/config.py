@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-# The repository root: plugins/poverty_pipeline/config.py → ../..
+# The repository root: src/poverty_pipeline/config.py → ../..
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = PROJECT_ROOT / ".local"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"

@@ -14,13 +14,19 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from builders import household, json_bytes, land, submission
-from databases import create_database, drop_database
-from pipeline_helpers import build_marts, dbt, ingest
+from support.builders import household, json_bytes, land, submission
+from support.databases import create_database, drop_database
+from support.pipeline_helpers import build_marts, dbt, ingest
 
-from poverty_pipeline.warehouse import BI_PASSWORD_ENV, BI_ROLE_ENV, ROLE_MARK, connect, ensure_schema
+from poverty_pipeline.warehouse.database import (
+    BI_PASSWORD_ENV,
+    BI_ROLE_ENV,
+    ROLE_MARK,
+    connect,
+    ensure_schema,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["Huỳnh Thị Bảo Ngọc", "Trương Văn Khải"]
 CITIZEN_IDS = ["082199001234", "082188005678"]
 

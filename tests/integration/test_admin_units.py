@@ -10,18 +10,18 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from builders import json_bytes, land, submission
-from databases import create_database, drop_database
+from support.builders import json_bytes, land, submission
+from support.databases import create_database, drop_database
 from test_ingest import problems, run_ingest
 
-from poverty_pipeline import reference
-from poverty_pipeline.warehouse import connect
+from poverty_pipeline.reference import admin_units
+from poverty_pipeline.warehouse.database import connect
 
 END_2024 = dt.date(2024, 12, 31)
 
 
 def test_the_164_unit_list_has_11_districts_with_the_domain_codes():
-    units = reference.units_on(dt.date(2025, 1, 15))
+    units = admin_units.units_on(dt.date(2025, 1, 15))
     assert len(units) == 164
     assert sorted({u.district_code for u in units}) == [str(code) for code in range(815, 826)]
     my_tho = [u for u in units if u.district_code == "815"]
@@ -29,45 +29,45 @@ def test_the_164_unit_list_has_11_districts_with_the_domain_codes():
 
 
 def test_the_2025_list_has_57_units_and_every_old_unit_merged_whole_into_one():
-    mapping = reference.successions_2025_from_package()
-    assert len(mapping) == 164 and set(mapping) == {u.code for u in reference.units_on(END_2024)}
+    mapping = admin_units.successions_2025_from_package()
+    assert len(mapping) == 164 and set(mapping) == {u.code for u in admin_units.units_on(END_2024)}
     assert len(set(mapping.values())) == 57
-    assert len(reference.units_on(dt.date(2025, 12, 31))) == 57
+    assert len(admin_units.units_on(dt.date(2025, 12, 31))) == 57
     # a merged unit keeps the code of the unit hosting its seat: every new code is an old code
     assert set(mapping.values()) <= set(mapping)
     assert all(mapping[new] == new for new in set(mapping.values()))
 
 
 def test_the_seeds_are_what_the_package_says(tmp_path):
-    counts = reference.write_seeds(tmp_path)
+    counts = admin_units.write_seeds(tmp_path)
     assert counts == {"ref_communes_2024": 164, "ref_communes_2025": 57, "ref_commune_successions_2025": 164}
     for name in counts:
         written = (tmp_path / f"{name}.csv").read_text("utf-8")
-        assert written == (reference.SEEDS / f"{name}.csv").read_text("utf-8"), name
+        assert written == (admin_units.SEEDS / f"{name}.csv").read_text("utf-8"), name
 
 
 def test_the_2024_merger_of_the_domain_file():
     """Xã Tân Lý Tây 28531 → TT Tân Hiệp 28519 (Châu Thành), 1 Nov 2024."""
-    assert [u.code for u in reference.units_on(dt.date(2023, 12, 31))].count("28531") == 1
-    assert "28531" not in {u.code for u in reference.units_on(END_2024)}
-    step = reference.successor_on("28531", END_2024)
+    assert [u.code for u in admin_units.units_on(dt.date(2023, 12, 31))].count("28531") == 1
+    assert "28531" not in {u.code for u in admin_units.units_on(END_2024)}
+    step = admin_units.successor_on("28531", END_2024)
     assert (step.successor, step.effective) == ("28519", dt.date(2024, 11, 1))
     # and on through 28519's 2025 successor
-    later = reference.successor_on("28531", dt.date(2025, 12, 31))
-    assert later.successor == reference.successions_2025_from_package()["28519"]
-    tan_hiep = [u for u in reference.units() if u.code == "28519" and u.district_code]
+    later = admin_units.successor_on("28531", dt.date(2025, 12, 31))
+    assert later.successor == admin_units.successions_2025_from_package()["28519"]
+    tan_hiep = [u for u in admin_units.units() if u.code == "28519" and u.district_code]
     assert [(u.valid_from, u.valid_to) for u in tan_hiep] == [
-        (reference.RECORDS_START, dt.date(2024, 11, 1)), (dt.date(2024, 11, 1), dt.date(2025, 7, 1)),
+        (admin_units.RECORDS_START, dt.date(2024, 11, 1)), (dt.date(2024, 11, 1), dt.date(2025, 7, 1)),
     ]
 
 
 def test_units_per_review_year():
-    counts = {year: len(reference.units_on(reference.review_date(year))) for year in range(2021, 2026)}
+    counts = {year: len(admin_units.units_on(admin_units.review_date(year))) for year in range(2021, 2026)}
     assert counts == {2021: 172, 2022: 172, 2023: 172, 2024: 164, 2025: 57}
     # the two Gò Công wards closed on 1 May 2024, the six others on 1 Nov 2024
-    assert len(reference.units_on(dt.date(2024, 6, 30))) == 170
-    assert reference.review_date(2024, 10) == dt.date(2024, 10, 31)
-    assert reference.review_date(2024, 2) == dt.date(2024, 2, 29)
+    assert len(admin_units.units_on(dt.date(2024, 6, 30))) == 170
+    assert admin_units.review_date(2024, 10) == dt.date(2024, 10, 31)
+    assert admin_units.review_date(2024, 2) == dt.date(2024, 2, 29)
 
 
 # every commune-level unit closed before the 2025 reorganisation → (host, day)
@@ -83,24 +83,24 @@ CLOSED_2024 = {
 def test_every_2024_merger_is_known_with_its_host(code):
     host, day = CLOSED_2024[code]
     before = day - dt.timedelta(days=1)
-    assert code in {u.code for u in reference.units_on(before)}
-    assert code not in {u.code for u in reference.units_on(day)}
-    step = reference.successor_on(code, reference.review_date(2024))
+    assert code in {u.code for u in admin_units.units_on(before)}
+    assert code not in {u.code for u in admin_units.units_on(day)}
+    step = admin_units.successor_on(code, admin_units.review_date(2024))
     assert (step.successor, step.effective) == (host, day)
-    assert reference.commune_status({"ma_xa": code, "nam_ra_soat": 2023}, None) == "valid"
-    assert reference.commune_status({"ma_xa": code, "nam_ra_soat": 2024}, None) == "merged"
-    assert reference.commune_status({"ma_xa": code, "nam_ra_soat": 2025}, None) == "merged"
+    assert admin_units.commune_status({"ma_xa": code, "nam_ra_soat": 2023}, None) == "valid"
+    assert admin_units.commune_status({"ma_xa": code, "nam_ra_soat": 2024}, None) == "merged"
+    assert admin_units.commune_status({"ma_xa": code, "nam_ra_soat": 2025}, None) == "merged"
 
 
 def test_the_province_had_172_units_before_2024_as_the_gso_lists_show():
     """The 164 units of Jan 2025 and the 8 closed in 2024 are the 172 of the 2023 list."""
-    units_2023 = {u.code for u in reference.units_on(reference.review_date(2023))}
-    assert units_2023 == {u.code for u in reference.units_on(END_2024)} | set(CLOSED_2024)
+    units_2023 = {u.code for u in admin_units.units_on(admin_units.review_date(2023))}
+    assert units_2023 == {u.code for u in admin_units.units_on(END_2024)} | set(CLOSED_2024)
 
 
 def test_renamed_units_keep_their_code_with_the_name_of_the_day():
     def name(code: str, day: dt.date) -> tuple[str, str]:
-        [unit] = [u for u in reference.units_on(day) if u.code == code]
+        [unit] = [u for u in admin_units.units_on(day) if u.code == code]
         return unit.name, unit.unit_type
 
     assert name("28471", dt.date(2021, 12, 31)) == ("Xã Bình Phú", "xa")
@@ -112,9 +112,9 @@ def test_renamed_units_keep_their_code_with_the_name_of_the_day():
 
 
 def test_hand_kept_seeds_name_known_units():
-    with (reference.SEEDS / "ref_commune_mergers_2024.csv").open(encoding="utf-8") as f:
+    with (admin_units.SEEDS / "ref_commune_mergers_2024.csv").open(encoding="utf-8") as f:
         mergers = list(csv.DictReader(f))
-    known = {u.code for u in reference.units_on(END_2024)}
+    known = {u.code for u in admin_units.units_on(END_2024)}
     assert all(m["successor_code"] in known and m["predecessor_code"] not in known for m in mergers)
     assert Counter(m["predecessor_code"] for m in mergers).most_common(1)[0][1] == 1
     # each says where it comes from and whether its host is confirmed
@@ -182,7 +182,7 @@ def test_the_warning_names_the_successor_and_the_date(outcomes):
 @pytest.mark.parametrize(("year", "month"), [(-1, None), (0, None), (10_000, 1), (3_000_000_000, None),
                                              (2024, 13), (2024, 0)])
 def test_a_review_date_no_calendar_has_is_none(year, month):
-    assert reference.review_date(year, month) is None
-    assert reference.review_date(9999, 12) == dt.date(9999, 12, 31)  # once computed from year 10000
+    assert admin_units.review_date(year, month) is None
+    assert admin_units.review_date(9999, 12) == dt.date(9999, 12, 31)  # once computed from year 10000
     info = {"ma_xa": "28261", "nam_ra_soat": year, "loai_ra_soat": "thuong_xuyen", "thang": month}
-    assert reference.commune_status(info, "2021") in (None, "valid", "merged", "unknown")
+    assert admin_units.commune_status(info, "2021") in (None, "valid", "merged", "unknown")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import copy
 
 import pytest
-from databases import throwaway_database
+from support.databases import throwaway_database
 
-from poverty_pipeline.discover import content_hash, new_files
-from poverty_pipeline.ingest import ingest_files
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import content_hash, new_files
 from poverty_pipeline.samples.agencies import to_json_bytes, to_xlsx_bytes
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 CONTRACT = "agency_task_report"
 

@@ -20,19 +20,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from databases import create_database, drop_database
-from pipeline_helpers import dbt
+from support.databases import create_database, drop_database
+from support.pipeline_helpers import dbt
 
-from poverty_pipeline import locations
-from poverty_pipeline.cell_safety import neutralise
-from poverty_pipeline.discover import LandedFile, fetch, landing_root, new_files
-from poverty_pipeline.ingest import ingest_files
-from poverty_pipeline.read import MAX_FILE_BYTES
+from poverty_pipeline.ingest import locations
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.cell_safety import neutralise
+from poverty_pipeline.ingest.discover import LandedFile, fetch, landing_root, new_files
+from poverty_pipeline.ingest.read import MAX_FILE_BYTES
 from poverty_pipeline.samples import agencies as agency_samples
 from poverty_pipeline.samples.generate import build_submissions, render
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 EXPECTED = yaml.safe_load((CORPUS / "expected.yml").read_text("utf-8"))["cases"]
 HUGE = "communes/2021/ho so quet (ban goc).xlsx"
 HUGE_SIZE = 2 * 1024**3  # sparse: instant to make, slow to read were it read

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from databases import create_database, database_url, drop_database
+from support.databases import create_database, database_url, drop_database
 
-from poverty_pipeline import cli, config, pii
-from poverty_pipeline.warehouse import EMBEDDED_POSTGRES_VERSION, connect
+from poverty_pipeline import config
+from poverty_pipeline.cli import main as cli
+from poverty_pipeline.warehouse import pii
+from poverty_pipeline.warehouse.database import EMBEDDED_POSTGRES_VERSION, connect
 
 
 def server_url() -> str:
@@ -37,7 +39,7 @@ def poverty(*args: str, env: dict[str, str | None], timeout: float = 120) -> sub
             full.pop(name, None)
         else:
             full[name] = value
-    return subprocess.run([sys.executable, "-m", "poverty_pipeline.cli", *args], env=full,
+    return subprocess.run([sys.executable, "-m", "poverty_pipeline.cli.main", *args], env=full,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -238,7 +240,7 @@ def test_a_wrong_password_is_named_with_what_to_do(password_server, tmp_path):
 def test_poverty_ui_starts_every_component_the_ui_reports_on(monkeypatch):
     """api-server, scheduler, dag-processor and triggerer (none shows red in the UI), the API
     server on the port asked for, task processes reporting to it."""
-    from poverty_pipeline import runner
+    from poverty_pipeline.orchestration import runner
 
     commands = runner.ui_commands(18081)
     assert list(commands) == ["api-server", "scheduler", "dag-processor", "triggerer"]
@@ -260,7 +262,7 @@ def test_poverty_ui_starts_every_component_the_ui_reports_on(monkeypatch):
 
 
 def test_the_ui_banner_gives_the_url_each_page_and_how_to_sign_in():
-    from poverty_pipeline import outputs
+    from poverty_pipeline.reporting import outputs
 
     banner = cli.ui_banner(18083)
     assert "Airflow UI: http://127.0.0.1:18083  — sign in: user admin, password " in banner

@@ -11,10 +11,10 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from builders import land, submission, xlsx_bytes
-from pipeline_helpers import ingest
+from support.builders import land, submission, xlsx_bytes
+from support.pipeline_helpers import ingest
 
-from poverty_pipeline import data_docs
+from poverty_pipeline.ingest import data_docs
 
 LOCAL_REF = re.compile(r"<(?:script|link|img)\b[^>]*?(?:src|href)=\"([^\"#?]+)[^\"]*\"", re.IGNORECASE)
 

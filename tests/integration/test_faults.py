@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
-from databases import create_database, drop_database
-from pipeline_helpers import build_marts, ingest, schema_checksums, small_landing
+from support.databases import create_database, drop_database
+from support.pipeline_helpers import build_marts, ingest, schema_checksums, small_landing
 
-from poverty_pipeline.warehouse import WarehouseUnavailable, connect, ensure_schema
+from poverty_pipeline.warehouse.database import WarehouseUnavailable, connect, ensure_schema
 
 COMMUNES = ["28249", "28252", "28360"]
 YEARS = (2021, 2022)
@@ -62,9 +62,9 @@ def test_running_again_changes_nothing(database, tmp_path_factory):
 LOCK_KEY = 640_021  # the test holds this advisory lock; the COPY waits on it half-way
 INGEST = """
 import sys
-from poverty_pipeline.discover import new_files
-from poverty_pipeline.ingest import ingest_files
-from poverty_pipeline.warehouse import connect
+from poverty_pipeline.ingest.discover import new_files
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.warehouse.database import connect
 url, landing = sys.argv[1], sys.argv[2]
 with connect(url, autocommit=True) as conn:
     ingest_files(conn, landing, new_files(conn, landing, "communes"), run_id="killed")
@@ -173,7 +173,7 @@ def test_warehouse_down_fails_clearly_and_marks_nothing(warehouse, tmp_path, mon
     # Airflow retries every ingest and build task
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags"))
+    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
     for dag_id in ("commune_ingest", "agency_ingest", "warehouse_build"):
         dag = bag.dags[dag_id]
         for task_id in ("prepare_warehouse", "discover_new_files", "ingest_batch", "prepare_sources"):

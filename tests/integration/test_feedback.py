@@ -12,12 +12,12 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from builders import household, json_bytes, land, submission, xlsx_bytes
+from support.builders import household, json_bytes, land, submission, xlsx_bytes
 
-from poverty_pipeline import locations
-from poverty_pipeline.discover import new_files
-from poverty_pipeline.ingest import ingest_files
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.ingest import locations
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import new_files
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 SCRIPT = "<script>alert('x')</script>"
 FORMULA = '=HYPERLINK("http://evil.example","bấm vào đây")'
@@ -123,7 +123,7 @@ def test_html_names_columns_and_the_submitter_in_words_errors_first(ingested):
 
 
 def test_errors_come_before_warnings_whatever_order_they_were_found_in():
-    from poverty_pipeline.feedback import render_html
+    from poverty_pipeline.ingest.feedback import render_html
 
     problem = {"sheet": "tong_hop", "row": 3, "column": "tong_so_ho", "value": "-1", "rule": "r",
                "message_vi": "m", "message_en": "m", "fix_vi": "f", "fix_en": "f"}
@@ -166,8 +166,8 @@ def test_data_docs_show_the_submission_suites_without_values(ingested):
 def test_every_rule_tells_the_submitter_how_to_fix_it():
     """Each rule of rules.yml and of the suites has its own fix in contracts/fixes.yml."""
     from poverty_pipeline.config import EXPECTATIONS_DIR
-    from poverty_pipeline.feedback import fixes
-    from poverty_pipeline.problems import _catalogue
+    from poverty_pipeline.ingest.feedback import fixes
+    from poverty_pipeline.ingest.problems import _catalogue
 
     rules = set(_catalogue())
     for suite in (EXPECTATIONS_DIR / "suites").glob("*.json"):
@@ -177,7 +177,7 @@ def test_every_rule_tells_the_submitter_how_to_fix_it():
 
 
 def test_report_names_are_bounded_by_construction_and_stay_distinct():
-    from poverty_pipeline.feedback import PATH_BYTES, feedback_key
+    from poverty_pipeline.ingest.feedback import PATH_BYTES, feedback_key
 
     long_a, long_b = "a" * 251 + ".json", "a" * 250 + "b.json"  # 256 bytes would not land; these do
     keys = {feedback_key(f"communes/2021/{name}", ".feedback.html") for name in (long_a, long_b, "x.json")}

@@ -10,14 +10,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from builders import household, json_bytes, submission
+from support.builders import household, json_bytes, submission
 
-from poverty_pipeline import data_docs, locations
-from poverty_pipeline.discover import new_files
-from poverty_pipeline.feedback import FEEDBACK_FOLDER
-from poverty_pipeline.ingest import ingest_files
+from poverty_pipeline.ingest import data_docs, locations
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import new_files
+from poverty_pipeline.ingest.feedback import FEEDBACK_FOLDER
 from poverty_pipeline.ui import files
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 ODD_NAMES = ("28261 #1.json", "what?.json", "100% sure.json", "a b%20c.json", "Xã Tân Mỹ Chánh.json",
              "%2E%2E%2F..%2F..%2Fcommunes%2F2025%2Fevil", "x%2F..%2Fy.json")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from builders import household, json_bytes, land, submission, variant, xlsx_bytes
+from support.builders import household, json_bytes, land, submission, variant, xlsx_bytes
 
-from poverty_pipeline.discover import content_hash, new_files
-from poverty_pipeline.ingest import ingest_files
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import content_hash, new_files
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 
 def run_ingest(url: str, landing) -> dict[str, str]:

@@ -12,12 +12,12 @@ import os
 import shutil
 
 import pytest
-from builders import household, json_bytes, land, submission
+from support.builders import household, json_bytes, land, submission
 
-from poverty_pipeline.discover import content_hash, new_files
-from poverty_pipeline.ingest import ingest_files
-from poverty_pipeline.problems import MAX_NAME_CHARS, MAX_VALUE_CHARS
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import content_hash, new_files
+from poverty_pipeline.ingest.problems import MAX_NAME_CHARS, MAX_VALUE_CHARS
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 SECRET = "Bí Mật Ngoài Landing"
 

@@ -28,17 +28,17 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-from builders import household, submission
-from databases import create_database, drop_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.builders import household, submission
+from support.databases import create_database, drop_database
 
-from poverty_pipeline import locations
-from poverty_pipeline.contract import load_contract
-from poverty_pipeline.discover import new_files
-from poverty_pipeline.ingest import ingest_files
-from poverty_pipeline.read_worker import ReadWorker
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.ingest import locations
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import new_files
+from poverty_pipeline.ingest.read_worker import ReadWorker
+from poverty_pipeline.reference.contract import load_contract
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 EXAMPLES = int(os.environ.get("POVERTY_FUZZ_EXAMPLES", "6"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,

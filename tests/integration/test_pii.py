@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from poverty_pipeline import pii
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.warehouse import pii
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 
 def test_a_missing_key_is_an_error_not_a_made_up_key(monkeypatch):
@@ -73,7 +73,7 @@ def test_pads_of_another_key_are_kept_unless_a_rekey_is_asked_for(warehouse, mon
 
     def poverty(command: str) -> subprocess.CompletedProcess:
         env = {**os.environ, "POVERTY_WAREHOUSE_URL": warehouse}
-        return subprocess.run([sys.executable, "-m", "poverty_pipeline.cli", command], env=env,
+        return subprocess.run([sys.executable, "-m", "poverty_pipeline.cli.main", command], env=env,
                               capture_output=True, text=True, timeout=120)
 
     done = poverty("run")  # refused before Airflow starts, in one line

@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-from databases import create_database, drop_database
-from pipeline_helpers import build_marts, ingest, small_landing
+from support.databases import create_database, drop_database
+from support.pipeline_helpers import build_marts, ingest, small_landing
 
-from poverty_pipeline.quality_gate import QualityGateFailed, run_gate, suite_files
-from poverty_pipeline.warehouse import connect
+from poverty_pipeline.quality.gate import QualityGateFailed, run_gate, suite_files
+from poverty_pipeline.warehouse.database import connect
 
 COMMUNES = ["28249", "28252", "28360"]  # two in Mỹ Tho (815), one in Cái Bè (819)
 YEARS = (2021, 2022)
@@ -156,7 +156,7 @@ def test_every_violation_is_reported_with_expected_and_found(built):
 def test_the_build_dag_runs_the_gate_after_dbt_and_before_publishing():
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags"))
+    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
     dag = bag.dags["warehouse_build"]
     gate = dag.get_task("quality_gate")
     assert gate.retries == 0

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from poverty_pipeline.cli import print_summary
-from poverty_pipeline.summary import NO_SUBMISSIONS, NOT_BUILT, format_table
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.cli.main import print_summary
+from poverty_pipeline.reporting.summary import NO_SUBMISSIONS, NOT_BUILT, format_table
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 
 def _row(code: str, name: str, year: int, poor: str) -> dict:
@@ -32,7 +32,7 @@ def test_an_area_renamed_keeps_one_line_under_its_latest_name():
 
 
 def poverty_summary(url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "poverty_pipeline.cli", "summary"],
+    return subprocess.run([sys.executable, "-m", "poverty_pipeline.cli.main", "summary"],
                           env={**os.environ, "POVERTY_WAREHOUSE_URL": url},
                           capture_output=True, text=True, timeout=120)
 

@@ -9,19 +9,19 @@ import subprocess
 import sys
 import time
 
-from builders import household, json_bytes, land, submission
+from support.builders import household, json_bytes, land, submission
 
-from poverty_pipeline.discover import content_hash, new_files
-from poverty_pipeline.ingest import ingest_files
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import content_hash, new_files
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 LOCK_KEY = 640_111  # held by the test; each version's COPY waits on it half-way
 INGEST_ONE = """
 import sys
 from pathlib import Path
-from poverty_pipeline.discover import LandedFile, content_hash
-from poverty_pipeline.ingest import ingest_files
-from poverty_pipeline.warehouse import connect
+from poverty_pipeline.ingest.discover import LandedFile, content_hash
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.warehouse.database import connect
 url, landing, path = sys.argv[1:4]
 data = (Path(landing) / path).read_bytes()
 with connect(url, autocommit=True) as conn:

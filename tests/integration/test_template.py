@@ -11,15 +11,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from builders import household, json_bytes, land, submission, xlsx_bytes
-from pipeline_helpers import ingest
+from support.builders import household, json_bytes, land, submission, xlsx_bytes
+from support.pipeline_helpers import ingest
 
-from poverty_pipeline import cli, template
-from poverty_pipeline.contract import header_key, load_contract
-from poverty_pipeline.discover import new_files
-from poverty_pipeline.normalise import canonical_values, convert_value
-from poverty_pipeline.validate import suite_definition, value_sets
-from poverty_pipeline.warehouse import connect, ensure_schema
+from poverty_pipeline.cli import main as cli
+from poverty_pipeline.ingest import template
+from poverty_pipeline.ingest.discover import new_files
+from poverty_pipeline.ingest.normalise import canonical_values, convert_value
+from poverty_pipeline.ingest.validate import suite_definition, value_sets
+from poverty_pipeline.reference.contract import header_key, load_contract
+from poverty_pipeline.warehouse.database import connect, ensure_schema
 
 CONTRACT = load_contract()
 LABEL = {sheet: {f.code: f.label for f in spec.fields} for sheet, spec in CONTRACT.sheets.items()}

@@ -18,9 +18,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from databases import create_database, drop_database
 
-from poverty_pipeline.runner import airflow_env, stop_process_groups
+from poverty_pipeline.orchestration.runner import airflow_env, stop_process_groups
+from support.databases import create_database, drop_database
 
 USER, PASSWORD = "engineer", secrets.token_urlsafe(12)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from poverty_pipeline.contract import load_contract
+from poverty_pipeline.reference.contract import load_contract
 
 FLAGS_ZERO = {f.code: 0 for f in load_contract().sheets["danh_sach_ho"].fields if f.type == "flag"}
 

@@ -2,7 +2,7 @@
 processor and Celery workers, Redis as the broker and PostgreSQL as the metadata database and
 Celery result backend.
 
-Used by the scale-out test (``tests/test_celery_stack.py``, ``make test-celery``). Each process
+Used by the scale-out test (``tests/system/test_celery_stack.py``, ``make test-celery``). Each process
 runs in a session of its own with its log in ``<home>/logs/<name>.log``. Task processes put
 themselves in process groups of their own, so a worker is killed with all its descendants —
 what losing its machine looks like to Airflow.
@@ -15,9 +15,7 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -27,7 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psutil
 import psycopg
 
-from poverty_pipeline.runner import airflow_env
+from poverty_pipeline.orchestration.runner import airflow_env
+from support.airflow_local_stack import airflow_bin, free_port
 
 # Written to <home>/config/airflow_local_settings.py when the stack shortens retry delays: a
 # cluster policy, applied wherever the DAGs are parsed (DAG processor and task processes).
@@ -47,16 +46,6 @@ def task_policy(task):
 # A Celery worker's log: a task message taken, and its end.
 CELERY_RECEIVED = re.compile(r"Task [\w.]+\[([0-9a-f-]{36})\] received")
 CELERY_DONE = re.compile(r"Task [\w.]+\[([0-9a-f-]{36})\] (?:succeeded|failed|raised)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _airflow() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
 
 
 def _with_db(server_url: str, dbname: str, scheme: str | None = None) -> str:
@@ -211,7 +200,7 @@ class CeleryStack:
 
     def airflow(self, *args: str, timeout: float = 300) -> str:
         """Run one airflow command against the stack's metadata; its output; raise on failure."""
-        done = subprocess.run([_airflow(), *args], env=self.env(), text=True, capture_output=True,
+        done = subprocess.run([airflow_bin(), *args], env=self.env(), text=True, capture_output=True,
                               timeout=timeout, cwd=self.home)
         if done.returncode != 0:
             raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -222,7 +211,7 @@ class CeleryStack:
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{name}.log"
         with log_path.open("w") as log:
-            popen = subprocess.Popen([_airflow(), *args], env=env or self.env(), stdout=log,
+            popen = subprocess.Popen([airflow_bin(), *args], env=env or self.env(), stdout=log,
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      cwd=self.home)
         proc = Process(name, popen, log_path)

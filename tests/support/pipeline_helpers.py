@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 from poverty_pipeline.config import DBT_PROJECT_DIR
-from poverty_pipeline.discover import new_files
-from poverty_pipeline.ingest import ingest_files
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import new_files
 from poverty_pipeline.samples.generate import generate_submissions
-from poverty_pipeline.warehouse import connect, dbt_env, ensure_schema
+from poverty_pipeline.warehouse.database import connect, dbt_env, ensure_schema
 
 # Two districts: two communes of Mỹ Tho (815) and two of Cái Bè (819).
 COMMUNES = ["28249", "28252", "28360", "28363"]

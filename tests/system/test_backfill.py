@@ -17,14 +17,14 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from airflow_local_stack import LocalStack
-from databases import create_database, drop_database
+from support.airflow_local_stack import LocalStack
+from support.databases import create_database, drop_database
 
 from poverty_pipeline.samples.agencies import generate_agency_reports
 from poverty_pipeline.samples.generate import build_submissions, generate_submissions
 from poverty_pipeline.samples.writers import to_json_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMUNES = ["28249", "28252", "28360"]
 LATE_COMMUNE = "28363"  # its reviews land after the first backfill
 YEARS = (2021, 2022, 2023)

@@ -9,8 +9,10 @@ import sqlite3
 import psycopg
 import pytest
 
-from poverty_pipeline import cli, outputs, runner
-from poverty_pipeline.warehouse import ensure_schema
+from poverty_pipeline.cli import main as cli
+from poverty_pipeline.orchestration import runner
+from poverty_pipeline.reporting import outputs
+from poverty_pipeline.warehouse.database import ensure_schema
 
 
 def task_states(airflow_home) -> dict[str, str]:

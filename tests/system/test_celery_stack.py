@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from databases import create_database, drop_database
+from support.celery_stack import CeleryStack
+from support.databases import create_database, drop_database
 
-from poverty_pipeline import runner
+from poverty_pipeline.orchestration import runner
 from poverty_pipeline.samples.agencies import generate_agency_reports
 from poverty_pipeline.samples.generate import generate_submissions
-from poverty_pipeline.stack import CeleryStack
-from poverty_pipeline.warehouse import connect
+from poverty_pipeline.warehouse.database import connect
 
 PRODUCER = "dbt.dbt_producer_watcher"  # the build's one `dbt build`
 

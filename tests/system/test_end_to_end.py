@@ -13,12 +13,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from builders import land
-from databases import create_database, drop_database
+from support.builders import land
+from support.databases import create_database, drop_database
 
-from poverty_pipeline import runner
+from poverty_pipeline.orchestration import runner
 from poverty_pipeline.samples.generate import build_submissions, generate_submissions, to_json_bytes
-from poverty_pipeline.warehouse import connect
+from poverty_pipeline.warehouse.database import connect
 
 pytestmark = pytest.mark.airflow
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from builders import household, json_bytes, land, submission, xlsx_bytes
-from databases import create_database, drop_database
+from support.builders import household, json_bytes, land, submission, xlsx_bytes
+from support.databases import create_database, drop_database
 
-from poverty_pipeline import runner
-from poverty_pipeline.warehouse import connect
+from poverty_pipeline.orchestration import runner
+from poverty_pipeline.warehouse.database import connect
 
 pytestmark = pytest.mark.airflow
 

@@ -9,7 +9,8 @@ import urllib.request
 
 import psutil
 
-from poverty_pipeline import outputs, runner
+from poverty_pipeline.orchestration import runner
+from poverty_pipeline.reporting import outputs
 
 
 def free_port() -> int:

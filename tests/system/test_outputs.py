@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from poverty_pipeline import cli, outputs, runner
+from poverty_pipeline.cli import main as cli
+from poverty_pipeline.orchestration import runner
+from poverty_pipeline.reporting import outputs
 from poverty_pipeline.samples.generate import generate_submissions
 
 NOT_YET = "not written yet"
@@ -63,8 +65,8 @@ def test_after_a_run_every_printed_local_path_exists(warehouse, landing, tmp_pat
 
 
 def test_the_landings_exports_are_the_writers_folders(tmp_path):
-    from poverty_pipeline.followup import FOLLOW_UP_FOLDER
-    from poverty_pipeline.review_report import REPORT_FOLDER
+    from poverty_pipeline.reporting.followup import FOLLOW_UP_FOLDER
+    from poverty_pipeline.reporting.review_report import REPORT_FOLDER
 
     for folder in (REPORT_FOLDER, FOLLOW_UP_FOLDER):
         (tmp_path.joinpath(*folder)).mkdir(parents=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from poverty_pipeline import runner
+from poverty_pipeline.orchestration import runner
 from poverty_pipeline.samples.generate import generate_submissions
 
 FRAGMENT = Path(__file__).parent / "data" / "dags_test_warehouse_build.log"  # a real build's output
@@ -38,7 +38,7 @@ def test_failing_model_and_progress_lines_show_at_once():
         "\x1b[0m14:25:42  1 of 1 ERROR creating sql table model marts.fct_x ........ "
         "[\x1b[31mERROR\x1b[0m in 0.2s]\n",
         "2026-11-27T14:26:00.1Z [info     ] progress: 50 of 164 files, 17,210 rows, 12.5 s "
-        "[poverty_pipeline.ingest] loc=ingest.py:90\n",
+        "[poverty_pipeline.ingest.batch] loc=ingest.py:90\n",
         "\x1b[0m14:25:42  1 of 1 START sql table model marts.fct_activity_progress .... [RUN]\n",
     ]
     assert shown(lines) == ["1 of 1 ERROR creating sql table model marts.fct_x [ERROR in 0.2s]",
@@ -88,5 +88,5 @@ def test_a_mapped_task_whose_period_is_not_rendered_keeps_its_map_index():
 
 def test_a_count_or_a_time_that_repeats_by_chance_is_shown_again():
     line = ("2026-12-03T16:11:01.1Z [info     ] read: 1 of 1 files (1.8 s)     "
-            "[poverty_pipeline.ingest] loc=ingest.py:64\n")
+            "[poverty_pipeline.ingest.batch] loc=ingest.py:64\n")
     assert shown([line, line]) == ["read: 1 of 1 files (1.8 s)"] * 2

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from builders import land, submission, xlsx_bytes
-from databases import create_database, drop_database
-from pipeline_helpers import ingest
+from support.builders import land, submission, xlsx_bytes
+from support.databases import create_database, drop_database
+from support.pipeline_helpers import ingest
 
-from poverty_pipeline import runner
+from poverty_pipeline.orchestration import runner
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICE_ENV = COMPOSE["services"]["airflow-apiserver"]["environment"]
 CHROMIUM = "/usr/bin/chromium"

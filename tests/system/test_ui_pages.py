@@ -31,17 +31,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from builders import household, json_bytes, land, submission
-from databases import create_database, drop_database
+from support.builders import household, json_bytes, land, submission
+from support.databases import create_database, drop_database
 
-from poverty_pipeline import data_docs, locations, review_report, runner
 from poverty_pipeline.config import DBT_PROJECT_DIR
-from poverty_pipeline.discover import new_files
-from poverty_pipeline.ingest import ingest_files
+from poverty_pipeline.ingest import data_docs, locations
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import new_files
+from poverty_pipeline.orchestration import runner
+from poverty_pipeline.reporting import review_report
 from poverty_pipeline.samples.agencies import generate_agency_reports
 from poverty_pipeline.samples.generate import generate_submissions
 from poverty_pipeline.ui import labels
-from poverty_pipeline.warehouse import connect, dbt_env, ensure_schema
+from poverty_pipeline.warehouse.database import connect, dbt_env, ensure_schema
 
 pytestmark = [
     pytest.mark.airflow,

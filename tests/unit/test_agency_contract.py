@@ -11,15 +11,15 @@ import zipfile
 
 import pytest
 
-from poverty_pipeline import registry
-from poverty_pipeline.cell_safety import neutralise
-from poverty_pipeline.contract import header_index, header_key, load_contract
-from poverty_pipeline.discover import LandedFile, content_hash
-from poverty_pipeline.followup import choose_contact, period_file_name, to_xlsx_bytes
-from poverty_pipeline.ingest import prepare
-from poverty_pipeline.normalise import to_period
+from poverty_pipeline.ingest.batch import prepare
+from poverty_pipeline.ingest.cell_safety import neutralise
+from poverty_pipeline.ingest.discover import LandedFile, content_hash
+from poverty_pipeline.ingest.normalise import to_period
+from poverty_pipeline.ingest.validate import validate_batch, value_sets
+from poverty_pipeline.reference import registry
+from poverty_pipeline.reference.contract import header_index, header_key, load_contract
+from poverty_pipeline.reporting.followup import choose_contact, period_file_name, to_xlsx_bytes
 from poverty_pipeline.samples.agencies import build_reports, expected_periods, render
-from poverty_pipeline.validate import validate_batch, value_sets
 
 AGENCY = load_contract("agency_task_report")
 COMMUNE = load_contract()
@@ -185,7 +185,7 @@ def test_period_file_names_are_safe():
 def test_follow_up_workbook_has_both_languages_words_dates_and_no_formulas():
     from python_calamine import CalamineWorkbook
 
-    from poverty_pipeline.followup import SHEET_NAME
+    from poverty_pipeline.reporting.followup import SHEET_NAME
 
     data = to_xlsx_bytes([{"period": "2024-Q1", "submitter_code": "SYT", "contact_name": "=1+1",
                            "submission_kind": "agency_quarterly_report",

@@ -1,5 +1,5 @@
 """DAG integrity of agency_ingest: imports cleanly and quickly, with the expected tasks, schedule
-and asset (the set of all DAG ids is checked in tests/test_dags.py)."""
+and asset (the set of all DAG ids is checked in tests/unit/test_dags.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-DAG_FILE = Path(__file__).resolve().parents[1] / "dags" / "agency_ingest.py"
+DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "agency_ingest.py"
 
 
 @pytest.fixture(scope="module")

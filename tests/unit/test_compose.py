@@ -9,6 +9,7 @@ needed; the CLI is a dev dependency) and the rendered result checked."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import re
@@ -21,9 +22,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from poverty_pipeline import metabase_setup
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+# a script beside the deployment files, not a module of the package: loaded from its path
+_SPEC = importlib.util.spec_from_file_location("metabase_setup",
+                                               ROOT / "deploy" / "metabase" / "metabase_setup.py")
+metabase_setup = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(metabase_setup)
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)  # merge keys (<<: *airflow) resolved
 SERVICES = COMPOSE["services"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
 PARSE_BUDGET_S = 10.0  # per file; Airflow's default dagbag_import_timeout is 30 s
 
 
@@ -68,7 +68,7 @@ def test_backfill_ranges_map_to_landing_periods(dagbag):
     import pendulum
     from airflow.serialization.serialized_objects import DagSerialization
 
-    from poverty_pipeline.partitions import PARTITIONING
+    from poverty_pipeline.orchestration.partitions import PARTITIONING
 
     def partitions(dag_id, first, last):
         dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag[0].dags[dag_id]))

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from poverty_pipeline.config import DBT_PROJECT_DIR, dbt_threads
-from poverty_pipeline.warehouse import dbt_env
+from poverty_pipeline.warehouse.database import dbt_env
 
 
 def test_threads_default_to_the_cores_and_follow_the_setting(monkeypatch):

@@ -1,7 +1,7 @@
 """The documentation stands on its own: every relative link of README.md, docs/ and the dbt
 project's Markdown reaches a file of the repository (and the heading it names), every repository
-path written in backticks there — and in the comments and docstrings of plugins/ — exists, and no
-doc, YAML or test names a file outside the repository."""
+path written in backticks there — and in the comments and docstrings of src/, plugins/ and
+deploy/ — exists, and no doc, YAML or test names a file outside the repository."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOP_FOLDERS = {p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")}
 # written by make, a run or a test, so absent from a fresh checkout
 GENERATED = ("dbt_project/target", "web_assets/node_modules", ".local/", ".venv/")
@@ -21,8 +21,10 @@ GENERATED = ("dbt_project/target", "web_assets/node_modules", ".local/", ".venv/
 ELSEWHERE = {"communes", "agencies", "_feedback", "_reports", "_templates", "landing", "gx_store",
              "static", "xl"}
 # where a path in backticks may be relative to, besides the repository and the file's folder
-BASES = (ROOT, ROOT / "plugins" / "poverty_pipeline", ROOT / "dbt_project")
+BASES = (ROOT, ROOT / "src" / "poverty_pipeline", ROOT / "dbt_project")
 # names of files outside the repository (split so this file does not name them itself)
+# the Python whose comments and docstrings are checked like the docs
+CODE = ("src", "plugins", "deploy")
 OUTSIDE = re.compile("(?<![\\w-])" + "shared" + "/|" + "DESIGN" + r"\.md")
 
 
@@ -117,9 +119,9 @@ def test_paths_in_the_docs_exist(path):
     assert missing_paths(code_spans(text), path.parent) == []
 
 
-def test_paths_in_the_comments_and_docstrings_of_plugins_exist():
+def test_paths_in_the_comments_and_docstrings_of_the_code_exist():
     missing = {}
-    for path in sorted((ROOT / "plugins").rglob("*.py")):
+    for path in sorted(p for folder in CODE for p in (ROOT / folder).rglob("*.py")):
         if found := missing_paths(code_spans(python_comments_and_docstrings(path)), path.parent):
             missing[str(path.relative_to(ROOT))] = found
     assert missing == {}
@@ -127,7 +129,7 @@ def test_paths_in_the_comments_and_docstrings_of_plugins_exist():
 
 def test_nothing_names_a_file_outside_the_repository():
     kinds = ("*.md", "*.yml", "*.yaml", "*.sql", "*.csv", "*.py", "*.json")
-    folders = ("docs", "dbt_project", "plugins", "dags", "tests", "expectations")
+    folders = ("docs", "dbt_project", "src", "plugins", "deploy", "dags", "tests", "expectations")
     files = [ROOT / "README.md"] + [p for folder in folders for kind in kinds
                                     for p in (ROOT / folder).rglob(kind)]
     named = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files
@@ -139,8 +141,8 @@ def test_nothing_names_a_file_outside_the_repository():
 def test_the_checks_see_a_broken_link_and_a_missing_path(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("# Title\n\n[ok](#title) [gone](missing.md) [bad anchor](#nowhere)\n"
-                    "`plugins/poverty_pipeline/no_such_module.py` `docs/submitting.md`\n")
+                    "`src/poverty_pipeline/no_such_module.py` `docs/submitting.md`\n")
     assert broken_links(page) == ["missing.md: no such file", "#nowhere: no such heading"]
     assert missing_paths(code_spans(page.read_text()), tmp_path) == [
-        "plugins/poverty_pipeline/no_such_module.py"]
+        "src/poverty_pipeline/no_such_module.py"]
     assert OUTSIDE.search("see ../" + "shared" + "/contracts/x.md")

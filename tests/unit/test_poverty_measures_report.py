@@ -1,6 +1,6 @@
-"""The review summary workbook (poverty_pipeline.review_report) without a warehouse: formula
+"""The review summary workbook (poverty_pipeline.reporting.review_report) without a warehouse: formula
 neutralisation, layout and order, the standard in words, print set-up and filters,
-determinism. The workbook read from real marts is tested in tests/dbt/test_poverty_measures.py."""
+determinism. The workbook read from real marts is tested in tests/integration/dbt/test_poverty_measures.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 from python_calamine import CalamineWorkbook
 
-from poverty_pipeline.cell_safety import neutralise
-from poverty_pipeline.review_report import (
+from poverty_pipeline.ingest.cell_safety import neutralise
+from poverty_pipeline.reporting.review_report import (
     COLUMNS,
     FIRST_DATA_ROW,
     HEADER_ROW,

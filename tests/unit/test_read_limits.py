@@ -9,10 +9,10 @@ import time
 import zipfile
 
 import pytest
-from builders import household, json_bytes, submission, xlsx_bytes
+from support.builders import household, json_bytes, submission, xlsx_bytes
 
-from poverty_pipeline.read import ReadError, read_workbook
-from poverty_pipeline.read_worker import ReadWorker, Request, prepare
+from poverty_pipeline.ingest.read import ReadError, read_workbook
+from poverty_pipeline.ingest.read_worker import ReadWorker, Request, prepare
 
 CONTRACT = "commune_household_review"
 COLUMNS = ("ma_ho", "ap", "khu_vuc", "ho_ten_chu_ho", "so_nhan_khau", "thu_nhap_binh_quan",

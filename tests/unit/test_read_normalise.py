@@ -6,19 +6,20 @@ import datetime as dt
 import unicodedata
 
 import pytest
-from builders import json_bytes, submission, xlsx_bytes
+from support.builders import json_bytes, submission, xlsx_bytes
 
-from poverty_pipeline.contract import header_index, header_key, load_contract
-from poverty_pipeline.normalise import Submission, normalise, to_date, to_integer, to_number
-from poverty_pipeline.read import ReadError, read_workbook
-from poverty_pipeline.validate import value_sets
-from poverty_pipeline.vietnamese_encodings import (
+from poverty_pipeline.ingest.normalise import normalise, to_date, to_integer, to_number
+from poverty_pipeline.ingest.read import ReadError, read_workbook
+from poverty_pipeline.ingest.submission import Submission
+from poverty_pipeline.ingest.validate import value_sets
+from poverty_pipeline.ingest.vietnamese_encodings import (
     decode_bytes,
     decode_text,
     decode_texts,
     encode,
     encode_cp1258,
 )
+from poverty_pipeline.reference.contract import header_index, header_key, load_contract
 
 CONTRACT = load_contract()
 SETS = value_sets(CONTRACT.name, CONTRACT.sheets)
@@ -51,7 +52,7 @@ def test_numbers(text, expected):
 
 @pytest.mark.parametrize("text", ["abc", "NaN", "Infinity", "1,5,0"])
 def test_not_numbers(text):
-    from poverty_pipeline.normalise import ValueProblem
+    from poverty_pipeline.ingest.normalise import ValueProblem
 
     with pytest.raises(ValueProblem):
         to_number(text)
@@ -149,14 +150,14 @@ def test_vietnamese_decimal_commas(text, expected):
 
 @pytest.mark.parametrize("text", ["1,500", "NaN", "-Infinity", "1e400"])
 def test_ambiguous_or_infinite_numbers_are_refused(text):
-    from poverty_pipeline.normalise import ValueProblem
+    from poverty_pipeline.ingest.normalise import ValueProblem
 
     with pytest.raises(ValueProblem):
         to_number(text)
 
 
 def test_integers_beyond_the_warehouse_are_refused():
-    from poverty_pipeline.normalise import ValueProblem
+    from poverty_pipeline.ingest.normalise import ValueProblem
 
     assert to_integer(2**63 - 1) == 2**63 - 1
     for value in (2**63, 1e20, "100000000000000000000"):
@@ -166,7 +167,7 @@ def test_integers_beyond_the_warehouse_are_refused():
 
 
 def test_the_header_row_is_found_below_title_rows():
-    from poverty_pipeline.read import Grid
+    from poverty_pipeline.ingest.read import Grid
 
     doc = submission()
     workbook = read_workbook("f.json", json_bytes(doc))

@@ -12,8 +12,8 @@ from collections import Counter, defaultdict
 import pytest
 from python_calamine import CalamineWorkbook
 
-from poverty_pipeline.contract import header_index, header_key, load_contract
-from poverty_pipeline.reference import review_date, successions_2025_from_package, units_on
+from poverty_pipeline.reference.admin_units import review_date, successions_2025_from_package, units_on
+from poverty_pipeline.reference.contract import header_index, header_key, load_contract
 from poverty_pipeline.samples import build_submissions, generate_submissions, render
 from poverty_pipeline.samples.model import calibration
 

@@ -102,12 +102,12 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
 
 def _phase(name: str, url: str, landing: str) -> None:
     """Run inside a child process: one phase of the benchmark."""
-    from poverty_pipeline.warehouse import connect
+    from poverty_pipeline.warehouse.database import connect
 
     if name == "ingest":
-        from poverty_pipeline.discover import new_files
-        from poverty_pipeline.ingest import ingest_files
-        from poverty_pipeline.warehouse import ensure_schema
+        from poverty_pipeline.ingest.batch import ingest_files
+        from poverty_pipeline.ingest.discover import new_files
+        from poverty_pipeline.warehouse.database import ensure_schema
 
         with connect(url, autocommit=True) as conn:
             ensure_schema(conn)
@@ -133,7 +133,7 @@ def _phase(name: str, url: str, landing: str) -> None:
 
 
 def _export_csv(url: str, folder: Path) -> int:
-    from poverty_pipeline.warehouse import connect
+    from poverty_pipeline.warehouse.database import connect
 
     with connect(url) as conn, conn.cursor() as cur:
         tables = (("floor_info", "commune_submission_info"), ("floor_households", "commune_households"))
@@ -162,9 +162,9 @@ def _row(phase: str, seconds: float, rows: int, rss: int) -> str:
 
 
 def main(scale: float = 1.0, years: int = 5) -> None:
-    from poverty_pipeline.cli import ensure_warehouse_url
+    from poverty_pipeline.cli.warehouse_url import ensure_warehouse_url
     from poverty_pipeline.samples.generate import generate_submissions
-    from poverty_pipeline.warehouse import dbt_env
+    from poverty_pipeline.warehouse.database import dbt_env
 
     url = _fresh_database(ensure_warehouse_url())
     env = {**os.environ, **dbt_env(url), "POVERTY_WAREHOUSE_URL": url,
@@ -175,7 +175,7 @@ def main(scale: float = 1.0, years: int = 5) -> None:
         gen = generate_submissions(landing, years=range(2021, 2021 + years), scale=scale)
         print(f"generated {gen.files} files in {gen.seconds:.1f} s", flush=True)
 
-        phase = "from poverty_pipeline.bench import _phase; _phase({!r}, {!r}, {!r})"
+        phase = "from poverty_pipeline.cli.bench import _phase; _phase({!r}, {!r}, {!r})"
         ingest_s, ingest_rss, out = measure([py, "-c", phase.format("ingest", url, landing.as_uri())], env)
         report = json.loads(out.strip().splitlines()[-1])
         print(f"ingest: {ingest_s:.1f} s, {report}", flush=True)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+from poverty_pipeline.cli.warehouse_url import ensure_warehouse_url
 from poverty_pipeline.config import DBT_PROJECT_DIR, LOCAL_DIR, default_landing_url, landing_url
 
 DAG_IDS = ("commune_ingest", "agency_ingest", "warehouse_build")
@@ -44,7 +45,7 @@ def require_key(env: dict[str, str] | None = None) -> None:
     """``POVERTY_PII_KEY`` from the environment; without it, the local key when the warehouse
     is the embedded one (unset, or the URL ``poverty warehouse-url`` printed), and a refusal
     when it is a server: a made-up key there would re-key every household at the next build."""
-    from poverty_pipeline.pii import DEV_KEY_FILE, KEY_ENV, local_key
+    from poverty_pipeline.warehouse.pii import DEV_KEY_FILE, KEY_ENV, local_key
 
     env = os.environ if env is None else env
     if env.get(KEY_ENV):
@@ -58,22 +59,10 @@ def require_key(env: dict[str, str] | None = None) -> None:
     env[KEY_ENV] = local_key()
 
 
-def ensure_warehouse_url() -> str:
-    """``POVERTY_WAREHOUSE_URL`` if set, else the embedded server's (started if needed)."""
-    url = os.environ.get("POVERTY_WAREHOUSE_URL")
-    if not url:
-        from poverty_pipeline.warehouse import start_embedded
-
-        url = start_embedded()
-        os.environ["POVERTY_WAREHOUSE_URL"] = url
-        print(f"embedded PostgreSQL: {url}")
-    return url
-
-
 def checked_warehouse_url() -> str:
     """The warehouse URL once the warehouse answers and may be set up; else a refusal naming
     the reason (database missing, wrong password, server down, permission)."""
-    from poverty_pipeline.warehouse import WarehouseCheckFailed, check
+    from poverty_pipeline.warehouse.database import WarehouseCheckFailed, check
 
     url = ensure_warehouse_url()
     try:
@@ -86,8 +75,8 @@ def checked_warehouse_url() -> str:
 def check_household_key(url: str) -> None:
     """Refuse a key other than the one the warehouse's households are keyed with, before
     Airflow starts (its set-up task would fail on it)."""
-    from poverty_pipeline.pii import KeyMismatch, check_key
-    from poverty_pipeline.warehouse import connect
+    from poverty_pipeline.warehouse.database import connect
+    from poverty_pipeline.warehouse.pii import KeyMismatch, check_key
 
     with connect(url, autocommit=True) as conn:
         try:
@@ -97,14 +86,14 @@ def check_household_key(url: str) -> None:
 
 
 def landing_has(url: str, folder: str) -> bool:
-    from poverty_pipeline.discover import landing_root, walk
+    from poverty_pipeline.ingest.discover import landing_root, walk
 
     return next(walk(landing_root(url), folder), None) is not None
 
 
 def landing_contents(url: str, limit: int = 8) -> str:
     """What the landing holds at its top, for a message: ``a/, b.txt`` or that it is missing."""
-    from poverty_pipeline.discover import landing_root
+    from poverty_pipeline.ingest.discover import landing_root
 
     root = landing_root(url)
     if not root.exists():
@@ -144,8 +133,8 @@ def cmd_generate(args) -> None:
 
 
 def cmd_run(args) -> None:
-    from poverty_pipeline import runner
-    from poverty_pipeline.warehouse import connect
+    from poverty_pipeline.orchestration import runner
+    from poverty_pipeline.warehouse.database import connect
 
     started = time.monotonic()
     warehouse = checked_warehouse_url()
@@ -182,7 +171,7 @@ def cmd_run(args) -> None:
 
 def print_summary(conn) -> bool:
     """Print the summary; False when the marts are not built yet (said in the summary)."""
-    from poverty_pipeline.summary import report
+    from poverty_pipeline.reporting.summary import report
 
     text, built = report(conn)
     print(text)
@@ -191,13 +180,13 @@ def print_summary(conn) -> bool:
 
 def print_outputs(landing: str, warehouse: str) -> None:
     """Where the run's results are (``outputs.py``): exports, reports, sites, pages, warehouse."""
-    from poverty_pipeline import outputs
+    from poverty_pipeline.reporting import outputs
 
     print("\n" + outputs.format_table(outputs.listing(landing, warehouse)))
 
 
 def cmd_summary(args) -> None:
-    from poverty_pipeline.warehouse import connect
+    from poverty_pipeline.warehouse.database import connect
 
     warehouse = checked_warehouse_url()
     with connect(warehouse, autocommit=True) as conn:
@@ -210,8 +199,8 @@ def cmd_summary(args) -> None:
 def cmd_pii_rekey(args) -> None:
     """Store the pads of the current key, replacing those of another: the next build re-keys
     every household (the only way the key of a warehouse changes)."""
-    from poverty_pipeline.pii import key_fingerprint, store_pads, stored_fingerprint
-    from poverty_pipeline.warehouse import connect
+    from poverty_pipeline.warehouse.database import connect
+    from poverty_pipeline.warehouse.pii import key_fingerprint, store_pads, stored_fingerprint
 
     with connect(checked_warehouse_url(), autocommit=True) as conn:
         before = stored_fingerprint(conn)
@@ -225,7 +214,7 @@ def cmd_pii_rekey(args) -> None:
 
 
 def cmd_dbt(args) -> None:
-    from poverty_pipeline.warehouse import dbt_env
+    from poverty_pipeline.warehouse.database import dbt_env
 
     env = {**os.environ, **dbt_env(checked_warehouse_url())}
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
@@ -240,7 +229,7 @@ def cmd_url(args) -> None:
 def cmd_stop(args) -> None:
     pgdata = LOCAL_DIR / "pgdata"
     if (pgdata / "postmaster.pid").exists():
-        from poverty_pipeline.warehouse import embedded_server
+        from poverty_pipeline.warehouse.database import embedded_server
 
         embedded_server(pgdata, cleanup_mode="stop").cleanup()
         print("embedded PostgreSQL stopped")
@@ -248,8 +237,8 @@ def cmd_stop(args) -> None:
 
 def cmd_template(args) -> None:
     """The review template of each commune for a review year, pre-filled from the warehouse."""
-    from poverty_pipeline import template
-    from poverty_pipeline.reference import review_date
+    from poverty_pipeline.ingest import template
+    from poverty_pipeline.reference.admin_units import review_date
 
     day = review_date(args.year)
     codes = args.communes or [u.code for u in template.units_of(args.year)]
@@ -259,7 +248,7 @@ def cmd_template(args) -> None:
                       "code of a unit of that date (its review is sent under that code)")
     conn = None
     if not args.blank:
-        from poverty_pipeline.warehouse import connect
+        from poverty_pipeline.warehouse.database import connect
 
         conn = connect(checked_warehouse_url(), autocommit=True)
     try:
@@ -280,7 +269,7 @@ def cmd_template(args) -> None:
 def cmd_ui(args) -> None:
     """The Airflow UI with the pages, against the set-up `poverty run` uses (its AIRFLOW_HOME,
     metadata database, warehouse and landing): every component, until Ctrl-C."""
-    from poverty_pipeline import runner
+    from poverty_pipeline.orchestration import runner
 
     env = runner.ui_env(checked_warehouse_url(), landing_url(), args.port)
     print("preparing Airflow metadata database …")
@@ -305,7 +294,7 @@ def cmd_ui(args) -> None:
 
 def ui_banner(port: int) -> str:
     """The URL of the UI, of each page, and how to sign in."""
-    from poverty_pipeline import outputs
+    from poverty_pipeline.reporting import outputs
 
     base = outputs.ui_url(port)
     password_file = outputs.airflow_home() / outputs.PASSWORDS_FILE
@@ -320,7 +309,7 @@ def ui_banner(port: int) -> str:
 
 
 def cmd_bench(args) -> None:
-    from poverty_pipeline.bench import main as bench_main
+    from poverty_pipeline.cli.bench import main as bench_main
 
     bench_main(scale=args.scale, years=args.years)
 

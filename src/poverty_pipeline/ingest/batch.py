@@ -22,10 +22,16 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from poverty_pipeline.contract import Contract, load_contract
-from poverty_pipeline.discover import BecameLink, LandedFile, derived_id, fetch, landing_root, period_of
-from poverty_pipeline.feedback import write_feedback
-from poverty_pipeline.load import (
+from poverty_pipeline.ingest.discover import (
+    BecameLink,
+    LandedFile,
+    derived_id,
+    fetch,
+    landing_root,
+    period_of,
+)
+from poverty_pipeline.ingest.feedback import write_feedback
+from poverty_pipeline.ingest.load import (
     LOADED,
     Outcome,
     already_recorded,
@@ -33,10 +39,11 @@ from poverty_pipeline.load import (
     is_connection_failure,
     record,
 )
-from poverty_pipeline.normalise import Submission
-from poverty_pipeline.problems import printable, problem
-from poverty_pipeline.read_worker import ReadWorker, Request, where
-from poverty_pipeline.validate import validate_batch
+from poverty_pipeline.ingest.problems import printable, problem
+from poverty_pipeline.ingest.read_worker import ReadWorker, Request, where
+from poverty_pipeline.ingest.submission import Submission
+from poverty_pipeline.ingest.validate import validate_batch
+from poverty_pipeline.reference.contract import Contract, load_contract
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +193,7 @@ def take_in(root, landed: LandedFile, contract: Contract, reader: ReadWorker,
 def prepare(landed: LandedFile, data: bytes | None, contract: Contract, sets=None) -> Submission:
     """Read and normalise one file in this process, and check where it lies (for tests and
     tools; the ingest reads in a worker process, ``take_in``)."""
-    from poverty_pipeline.read_worker import prepare as read_and_normalise
+    from poverty_pipeline.ingest.read_worker import prepare as read_and_normalise
 
     sub = read_and_normalise(Request(landed.path, landed.submission_id, data, contract.name))
     return check_path(sub, own_copy(sub, landed, contract), contract, submitter_folders_required())
@@ -280,7 +287,7 @@ def _publish_validations(results: list, run_id: str | None, contract: str, files
     """The suites' results of this batch into the Data Docs site (values removed, see data_docs)."""
     if not results:
         return
-    from poverty_pipeline import data_docs
+    from poverty_pipeline.ingest import data_docs
 
     periods = sorted({f.period for f in files})
     try:

@@ -139,7 +139,7 @@ def web_assets_dir() -> Path:
 def asset_map() -> dict:
     import yaml
 
-    text = resources.files("poverty_pipeline").joinpath("data_docs_assets.yml").read_text("utf-8")
+    text = resources.files("poverty_pipeline.ingest").joinpath("data_docs_assets.yml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -252,7 +252,7 @@ def publish_submission_validations(results: list, run_name: str, batch_name: str
 
 # What the static files of the site are served with: public library files and Great
 # Expectations' own images, styles and fonts, no data. The site's pages run sandboxed (an
-# opaque origin, plugins/poverty_pipeline/ui/security.py): their requests carry no cookie of
+# opaque origin, src/poverty_pipeline/ui/security.py): their requests carry no cookie of
 # the Airflow UI (SameSite) and their font loads are cross-origin, so these files are served
 # without sign-in and to any origin; nothing in static/ can run as a page.
 STATIC_HEADERS = (

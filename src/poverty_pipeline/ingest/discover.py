@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
-from poverty_pipeline.load import recorded_paths
-from poverty_pipeline.problems import printable
-from poverty_pipeline.read import MAX_FILE_BYTES
+from poverty_pipeline.ingest.load import recorded_paths
+from poverty_pipeline.ingest.problems import printable
+from poverty_pipeline.ingest.read import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 

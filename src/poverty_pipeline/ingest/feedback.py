@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 import jinja2
 import yaml
 
-from poverty_pipeline import labels
-from poverty_pipeline.locations import url_of
-from poverty_pipeline.normalise import Submission
-from poverty_pipeline.problems import Problem, printable
+from poverty_pipeline.ingest.locations import url_of
+from poverty_pipeline.ingest.problems import Problem, printable
+from poverty_pipeline.ingest.submission import Submission
+from poverty_pipeline.reference import labels
 
 FEEDBACK_FOLDER = "_feedback"
 
@@ -46,7 +46,7 @@ PROVINCE_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 
 @cache
 def fixes() -> dict[str, dict[str, str]]:
-    text = resources.files("poverty_pipeline").joinpath("contracts/fixes.yml").read_text("utf-8")
+    text = resources.files("poverty_pipeline.reference").joinpath("contracts/fixes.yml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -127,7 +127,7 @@ def _problem(p: Problem) -> dict:
 @cache
 def _environment() -> jinja2.Environment:
     # autoescape on: submitted values, names and messages are always shown as text
-    return jinja2.Environment(loader=jinja2.PackageLoader("poverty_pipeline", "templates"),
+    return jinja2.Environment(loader=jinja2.PackageLoader("poverty_pipeline.ingest", "templates"),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               keep_trailing_newline=True)
 

@@ -1,4 +1,4 @@
-"""What one landed file may cost to read and store: the bounds of ``contracts/limits.yml``."""
+"""What one landed file may cost to read and store: the bounds of ``reference/contracts/limits.yml``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Limits:
 
 @cache
 def limits() -> Limits:
-    text = resources.files("poverty_pipeline").joinpath("contracts/limits.yml").read_text("utf-8")
+    text = resources.files("poverty_pipeline.reference").joinpath("contracts/limits.yml").read_text("utf-8")
     spec = yaml.safe_load(text)
     missing = {f.name for f in fields(Limits)} - set(spec)
     if missing:

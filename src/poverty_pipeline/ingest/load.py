@@ -34,9 +34,9 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from poverty_pipeline.contract import Contract
-from poverty_pipeline.normalise import Submission
-from poverty_pipeline.problems import Problem, printable, problem, sanitised
+from poverty_pipeline.ingest.problems import Problem, printable, problem, sanitised
+from poverty_pipeline.ingest.submission import Submission
+from poverty_pipeline.reference.contract import Contract
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def record(conn: psycopg.Connection, sub: Submission, contract: Contract, run_id
     except Exception as exc:
         if is_connection_failure(exc):
             raise
-        from poverty_pipeline.read_worker import where
+        from poverty_pipeline.ingest.read_worker import where
 
         if isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
             detail = getattr(exc.diag, "message_primary", None) or type(exc).__name__

@@ -18,15 +18,15 @@ import hashlib
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 import pandas as pd
 
-from poverty_pipeline.contract import Contract, Field, Sheet, header_index, header_key
-from poverty_pipeline.limits import LIMITS
-from poverty_pipeline.problems import NOT_TEXT, Problem, problem
-from poverty_pipeline.problems import name as name_of
-from poverty_pipeline.read import Grid, Workbook
+from poverty_pipeline.ingest.limits import LIMITS
+from poverty_pipeline.ingest.problems import NOT_TEXT, problem
+from poverty_pipeline.ingest.problems import name as name_of
+from poverty_pipeline.ingest.read import Grid, Workbook
+from poverty_pipeline.ingest.submission import Submission
+from poverty_pipeline.reference.contract import Contract, Field, Sheet, header_index, header_key
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Numbers are written in ASCII digits ([0-9], never \d: that also takes Arabic-Indic and
@@ -43,28 +43,6 @@ MAX_TEXT_CHARS = LIMITS.text_chars  # longer is a pasted blob, not a name, code 
 TEXT_TYPES = ("text", "code_list", "period")
 MAX_INTEGER = 2**63 - 1  # the warehouse's bigint
 HEADER_SEARCH_ROWS = 20
-
-
-@dataclass
-class Submission:
-    """One landed file, normalised: what validation checks and what the loader writes."""
-
-    submission_id: str
-    path: str
-    path_period: str | None
-    path_submitter: str | None = None  # the submitter folder the file lies in, if any
-    info: dict[str, object] = field(default_factory=dict)
-    info_rows: dict[str, int] = field(default_factory=dict)  # field → its row in thong_tin
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    bad_cells: set[tuple[str, int | None, str]] = field(default_factory=set)
-
-    @property
-    def rejected(self) -> bool:
-        return any(p.is_error for p in self.problems)
-
-    def add(self, found: Problem) -> None:
-        self.problems.append(found)
 
 
 class ValueProblem(Exception):

@@ -10,7 +10,7 @@ from importlib import resources
 
 import yaml
 
-from poverty_pipeline.limits import LIMITS
+from poverty_pipeline.ingest.limits import LIMITS
 
 MAX_VALUE_CHARS = LIMITS.value_chars  # a problem quotes the value, not a 10,000-character cell
 MAX_NAME_CHARS = LIMITS.name_chars  # a sheet or column name, not a 1 MB header cell
@@ -38,7 +38,7 @@ class Problem:
 
 @cache
 def _catalogue() -> dict[str, dict[str, str]]:
-    text = resources.files("poverty_pipeline").joinpath("contracts/rules.yml").read_text("utf-8")
+    text = resources.files("poverty_pipeline.reference").joinpath("contracts/rules.yml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -82,7 +82,7 @@ def problem(
     detail: str = "",
     contract: str | None = None,
 ) -> Problem:
-    """A problem of a rule from ``contracts/rules.yml``, its messages filled in (the
+    """A problem of a rule from ``reference/contracts/rules.yml``, its messages filled in (the
     contract's own wording when the rule has one under ``by_contract``)."""
     entry = _catalogue()[rule]
     entry = {**entry, **(entry.get("by_contract") or {}).get(contract, {})}

@@ -24,10 +24,10 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from poverty_pipeline import sheet_extent, vietnamese_encodings
-from poverty_pipeline.limits import LIMITS
-from poverty_pipeline.problems import Problem, problem
-from poverty_pipeline.problems import name as name_of
+from poverty_pipeline.ingest import sheet_extent, vietnamese_encodings
+from poverty_pipeline.ingest.limits import LIMITS
+from poverty_pipeline.ingest.problems import Problem, problem
+from poverty_pipeline.ingest.problems import name as name_of
 
 MAX_FILE_BYTES = LIMITS.file_bytes  # a province-wide commune file is a few MB
 MAX_UNPACKED_BYTES = LIMITS.unpacked_bytes  # what a workbook may inflate to

@@ -4,8 +4,8 @@ Parsing a file (calamine, the json module) and normalising it is where a submiss
 unbounded memory: a sheet whose cells span a huge grid, a JSON list of ten million objects.
 The bounds of ``sheet_extent`` refuse the known shapes cheaply; this is the backstop for the
 rest. Files are read one after another by a worker process (``python -m
-poverty_pipeline.read_worker``) whose data segment is limited (``RLIMIT_DATA``,
-``reader_memory_mib`` of ``contracts/limits.yml``), and each file has ``reader_seconds``. A file
+poverty_pipeline.ingest.read_worker``) whose data segment is limited (``RLIMIT_DATA``,
+``reader_memory_mib`` of ``reference/contracts/limits.yml``), and each file has ``reader_seconds``. A file
 that makes the worker fail an allocation (Python's ``MemoryError``, or calamine aborting the
 process) or overrun its time is rejected (``memory_limit``, ``read_timeout``), and a new worker
 takes the next file. One worker for the whole batch keeps the cost per file to passing the
@@ -33,9 +33,9 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from poverty_pipeline.limits import LIMITS
-from poverty_pipeline.normalise import Submission
-from poverty_pipeline.problems import printable, problem
+from poverty_pipeline.ingest.limits import LIMITS
+from poverty_pipeline.ingest.problems import printable, problem
+from poverty_pipeline.ingest.submission import Submission
 
 log = logging.getLogger(__name__)
 HEADER = struct.Struct("<Q")
@@ -52,10 +52,10 @@ class Request:
 
 def prepare(request: Request) -> Submission:
     """Read and normalise one file; what is wrong with it is on the returned Submission."""
-    from poverty_pipeline.contract import load_contract
-    from poverty_pipeline.normalise import normalise
-    from poverty_pipeline.read import ReadError, read_workbook
-    from poverty_pipeline.validate import value_sets
+    from poverty_pipeline.ingest.normalise import normalise
+    from poverty_pipeline.ingest.read import ReadError, read_workbook
+    from poverty_pipeline.ingest.validate import value_sets
+    from poverty_pipeline.reference.contract import load_contract
 
     contract = load_contract(request.contract)
     sub = Submission(submission_id=request.submission_id, path=request.path, path_period=None)
@@ -158,7 +158,7 @@ class ReadWorker:
         self.started += 1
         env = {**os.environ, "RUST_BACKTRACE": "0"}  # calamine's abort: one line, not a backtrace
         proc = subprocess.Popen(
-            [sys.executable, "-m", "poverty_pipeline.read_worker", str(self.memory_mib)],
+            [sys.executable, "-m", "poverty_pipeline.ingest.read_worker", str(self.memory_mib)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, env=env,
         )
         for stream in (proc.stdin, proc.stdout):  # fewer hand-overs per file than 64 KiB at a time

@@ -4,7 +4,7 @@ calamine builds each sheet as a dense grid from its first to its last cell, so o
 ``XFD1048576`` asks for 17 billion cells. Before calamine opens a workbook, every zip member is
 scanned as it is inflated (``read._check_zip``): the extent a sheet declares
 (``<dimension ref>``) and the cells it holds (``<c r="…">``) must lie within the bounds of
-``contracts/limits.yml``, and the cells holding something, all sheets together, are counted.
+``reference/contracts/limits.yml``, and the cells holding something, all sheets together, are counted.
 
 The scan must cost little beside reading: it works on bytes, not on a parsed tree. Each chunk
 is translated (upper-case letters → ``A``, digits → ``0``, white space → a blank), so the width
@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from poverty_pipeline.limits import LIMITS
+from poverty_pipeline.ingest.limits import LIMITS
 
 _TRANSLATE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\t\n\r/>",
                              b"A" * 26 + b"0" * 10 + b" " * 5)

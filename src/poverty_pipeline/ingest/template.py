@@ -1,13 +1,15 @@
 """The commune's review template: one workbook per commune and review year, generated from the
 contract and its Great Expectations suites, pre-filled from the warehouse.
 
-- Sheets, headers and order come from the contract (``contracts/commune_household_review.yml``):
-  headers are the Vietnamese labels, which the ingest matches as it matches codes.
+- Sheets, headers and order come from the contract
+  (``reference/contracts/commune_household_review.yml``): headers are the Vietnamese labels,
+  which the ingest matches as it matches codes.
 - What a cell may hold comes from the suites (``expectations/suites/``, read through
-  ``poverty_pipeline.validate``): drop-down lists for every coded column (the suites' value
-  sets, shown as their Vietnamese words when those load as the codes: ``contracts/
-  value_labels.yml``), whole-number, decimal, date and length checks with the suites' ranges,
-  and an input hint on every cell saying what to type (Vietnamese with English).
+  ``poverty_pipeline.ingest.validate``): drop-down lists for every coded column (the suites'
+  value sets, shown as their Vietnamese words when those load as the codes:
+  ``reference/contracts/value_labels.yml``), whole-number, decimal, date and length checks with
+  the suites' ranges, and an input hint on every cell saying what to type (Vietnamese with
+  English).
 - Header rows are protected (no password: a guard against slips, not a lock), the data area is
   editable (rows can be inserted and deleted), the header row and first column are frozen.
 - Pre-filled: the ``thong_tin`` fields known in advance (province, commune, year, review type,
@@ -35,11 +37,11 @@ from importlib import resources
 
 import yaml
 
-from poverty_pipeline import reference
-from poverty_pipeline.cell_safety import neutralise
 from poverty_pipeline.config import DBT_PROJECT_DIR
-from poverty_pipeline.contract import Contract, Field, Sheet, header_key, load_contract
-from poverty_pipeline.validate import suite_definition
+from poverty_pipeline.ingest.cell_safety import neutralise
+from poverty_pipeline.ingest.validate import suite_definition
+from poverty_pipeline.reference import admin_units
+from poverty_pipeline.reference.contract import Contract, Field, Sheet, header_key, load_contract
 
 CONTRACT = "commune_household_review"
 TEMPLATES_FOLDER = "_templates"  # under the landing; "_" keeps it out of discovery
@@ -100,9 +102,10 @@ def _number_text(value: float | int) -> str:
 
 @cache
 def value_words(contract: str = CONTRACT) -> dict[str, dict[str, tuple[str, str]]]:
-    """column → code → (Vietnamese, English), from ``contracts/value_labels.yml`` (and the
+    """column → code → (Vietnamese, English), from ``reference/contracts/value_labels.yml`` (and the
     seeds it points at)."""
-    text = resources.files("poverty_pipeline").joinpath("contracts/value_labels.yml").read_text("utf-8")
+    text = (resources.files("poverty_pipeline.reference").joinpath("contracts/value_labels.yml")
+            .read_text("utf-8"))
     spec = (yaml.safe_load(text) or {}).get(contract) or {}
     words: dict[str, dict[str, tuple[str, str]]] = {}
     for column, entry in spec.items():
@@ -177,24 +180,24 @@ def standard_of(year: int) -> str | None:
     return rows[0]["standard_code"] if rows else None
 
 
-def unit_of(code: str, year: int) -> reference.Unit | None:
+def unit_of(code: str, year: int) -> admin_units.Unit | None:
     """The unit ``code`` names on the review date of ``year`` (31 December)."""
-    day = reference.review_date(year)
-    return next((u for u in reference.units_on(day) if u.code == code), None)
+    day = admin_units.review_date(year)
+    return next((u for u in admin_units.units_on(day) if u.code == code), None)
 
 
-def units_of(year: int) -> list[reference.Unit]:
+def units_of(year: int) -> list[admin_units.Unit]:
     """Every commune-level unit on the review date of ``year``, by code."""
-    return sorted(reference.units_on(reference.review_date(year)), key=lambda u: u.code)
+    return sorted(admin_units.units_on(admin_units.review_date(year)), key=lambda u: u.code)
 
 
 def territory(code: str, year: int) -> list[str]:
     """``code`` and every unit merged into it (directly or through another) by the review
     date of ``year``: whose last reviews hold the households the unit lists now."""
-    day = reference.review_date(year)
+    day = admin_units.review_date(year)
     codes = [code]
     for current in codes:
-        codes += [s.predecessor for s in reference.successions()
+        codes += [s.predecessor for s in admin_units.successions()
                   if s.successor == current and s.effective <= day and s.predecessor not in codes]
     return codes
 
@@ -467,7 +470,7 @@ def build(code: str, year: int, previous: Previous | None = None,
     contract = load_contract(CONTRACT)
     unit = unit_of(code, year)
     if unit is None:
-        raise ValueError(f"{code} is not a commune-level unit on {reference.review_date(year):%d/%m/%Y}")
+        raise ValueError(f"{code} is not a commune-level unit on {admin_units.review_date(year):%d/%m/%Y}")
     previous = previous or Previous()
     standard = standard_of(year)
     buf = io.BytesIO()
@@ -505,7 +508,7 @@ def _thong_tin(wb, sheet: Sheet, rules: dict[str, ColumnRule], formats: _Formats
     ws.write_string(0, 0, sheet.key_header.get("label", "Trường"), formats.header)
     ws.write_string(0, 1, sheet.value_header.get("label", "Giá trị"), formats.header)
     ws.write_string(0, 2, "Hướng dẫn / How to fill", formats.header)
-    known = {"ma_tinh": reference.PROVINCE_CODE, "ma_xa": code, "nam_ra_soat": year,
+    known = {"ma_tinh": admin_units.PROVINCE_CODE, "ma_xa": code, "nam_ra_soat": year,
              "loai_ra_soat": PERIODIC, "chuan_ngheo": standard}
     fixed = {"ma_tinh", "ma_xa", "nam_ra_soat"}  # what makes the file this commune's, this year's
     for r, f in enumerate(sheet.fields, start=1):
@@ -552,7 +555,7 @@ def _table(wb, sheet: Sheet, rules: dict[str, ColumnRule], formats: _Formats, ro
 
 
 def _guide(ws, contract: Contract, rules: dict[str, dict[str, ColumnRule]], formats: _Formats,
-           unit: reference.Unit, year: int, standard: str | None, previous: Previous) -> None:
+           unit: admin_units.Unit, year: int, standard: str | None, previous: Previous) -> None:
     """The instructions sheet: what the file is, how to fill it, how to send it, the codes."""
     ws.set_column(0, 0, 28, formats.text)
     ws.set_column(1, 1, 22, formats.text)
@@ -686,7 +689,7 @@ def write_templates(conn, codes: Iterable[str], year: int, landing_url: str | No
         folder = Path(out_dir) / str(year)
         folder.mkdir(parents=True, exist_ok=True)
     else:
-        from poverty_pipeline.discover import landing_root
+        from poverty_pipeline.ingest.discover import landing_root
 
         folder = landing_root(landing_url) / TEMPLATES_FOLDER / str(year)
         folder.mkdir(parents=True, exist_ok=True)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from poverty_pipeline.config import EXPECTATIONS_DIR
-from poverty_pipeline.contract import Contract, load_contract
-from poverty_pipeline.normalise import Submission
-from poverty_pipeline.problems import Problem, quote
+from poverty_pipeline.ingest.problems import Problem, quote
+from poverty_pipeline.ingest.submission import Submission
+from poverty_pipeline.reference.contract import Contract, load_contract
 
 INDEX_COLUMNS = ["_submission_id", "_row_number"]
 
@@ -56,7 +56,7 @@ def value_sets(contract: str, sheets: Iterable[str]) -> dict[tuple[str, str], li
 
 
 def _agency_codes() -> list[str]:
-    from poverty_pipeline.registry import agency_codes
+    from poverty_pipeline.reference.registry import agency_codes
 
     return sorted(agency_codes())
 
@@ -64,7 +64,7 @@ def _agency_codes() -> list[str]:
 # Run-time values the suites refer to as ``$PARAMETER``, by name; a contract lists the ones
 # its suites use (``suite_parameters``). Reference lists are read from the dbt seeds, so the
 # warehouse and the ingest checks share one list (commune codes are checked on the review date
-# through the contract's helper columns, see poverty_pipeline.reference).
+# through the contract's helper columns, see poverty_pipeline.reference.admin_units).
 PARAMETERS = {
     "agency_codes": _agency_codes,
 }

@@ -6,7 +6,7 @@ Each contract has two ingest DAGs of this shape:
 - ``<name>_ingest`` runs nightly and takes every new file of every period;
 - ``<name>_ingest_by_<grain>`` is partitioned (``CronPartitionTimetable``): a run's partition
   key names a review year or a month of the reporting calendar, and the run takes only the
-  period folders that close in it (``poverty_pipeline.partitions``). Airflow's backfill
+  period folders that close in it (``poverty_pipeline.orchestration.partitions``). Airflow's backfill
   (``airflow backfill create``, ``POST /api/v2/backfills``, the UI) creates one run per
   partition of its date range; its scheduled run comes when a partition has closed.
 
@@ -23,7 +23,7 @@ import logging
 import pendulum
 from airflow.sdk import Asset, CronPartitionTimetable, CronTriggerTimetable, dag, task
 
-from poverty_pipeline.partitions import PARTITIONING
+from poverty_pipeline.orchestration.partitions import PARTITIONING
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 NIGHTLY = CronTriggerTimetable("0 1 * * *", timezone=TIMEZONE)
@@ -62,7 +62,7 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
     def ingest():
         @task
         def prepare_warehouse() -> None:
-            from poverty_pipeline.warehouse import connect, ensure_schema
+            from poverty_pipeline.warehouse.database import connect, ensure_schema
 
             with connect(autocommit=True) as conn:
                 ensure_schema(conn)
@@ -73,9 +73,9 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
             or of the periods closing in the run's partition — then every such period gets a
             batch, empty when all its files are recorded, so the run shows what it covered."""
             from poverty_pipeline.config import landing_url
-            from poverty_pipeline.contract import load_contract
-            from poverty_pipeline.discover import landing_root, new_files
-            from poverty_pipeline.warehouse import connect
+            from poverty_pipeline.ingest.discover import landing_root, new_files
+            from poverty_pipeline.reference.contract import load_contract
+            from poverty_pipeline.warehouse.database import connect
 
             contract = load_contract(contract_name)
             if partitioned:
@@ -105,9 +105,9 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
         @task(map_index_template="{{ task.op_kwargs['batch']['period'] }}")
         def ingest_batch(batch: dict, run_id: str | None = None) -> dict:
             from poverty_pipeline.config import landing_url
-            from poverty_pipeline.discover import LandedFile
-            from poverty_pipeline.ingest import BatchReport, ingest_files
-            from poverty_pipeline.warehouse import connect
+            from poverty_pipeline.ingest.batch import BatchReport, ingest_files
+            from poverty_pipeline.ingest.discover import LandedFile
+            from poverty_pipeline.warehouse.database import connect
 
             files = [LandedFile(**f) for f in batch["files"]]
             if files:
@@ -148,8 +148,8 @@ def _partition_folders(contract, partition_key: str | None) -> list[str]:
     from airflow.exceptions import AirflowFailException
 
     from poverty_pipeline.config import landing_url
-    from poverty_pipeline.discover import landing_root
-    from poverty_pipeline.partitions import period_folders
+    from poverty_pipeline.ingest.discover import landing_root
+    from poverty_pipeline.orchestration.partitions import period_folders
 
     p = PARTITIONING[contract.name]
     if not partition_key:

@@ -256,7 +256,7 @@ HEALTH_KEYS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 
 
 def ui_env(warehouse_url: str, landing_url: str, port: int, home: Path | None = None) -> dict[str, str]:
-    from poverty_pipeline.outputs import ui_url
+    from poverty_pipeline.reporting.outputs import ui_url
 
     env = airflow_env(warehouse_url, landing_url, home)
     env.update({
@@ -298,7 +298,7 @@ class LocalUi:
     def health(self) -> dict[str, str]:
         """Each component's status as the UI shows it (``/api/v2/monitor/health``); {} before
         the API server answers."""
-        from poverty_pipeline.outputs import ui_url
+        from poverty_pipeline.reporting.outputs import ui_url
 
         try:
             with urllib.request.urlopen(f"{ui_url(self.port)}/api/v2/monitor/health", timeout=5) as r:

@@ -134,8 +134,8 @@ def run_gate(url: str | None = None, run_name: str | None = None,
 
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from poverty_pipeline import data_docs
     from poverty_pipeline.config import warehouse_url
+    from poverty_pipeline.ingest import data_docs
 
     url = url or warehouse_url()
     # Rates are compared exactly in SQL; only the report shows them as floats.

@@ -83,7 +83,7 @@ def record_reconciliation(conn: psycopg.Connection) -> ReconciliationResult:
     """Replace the ``reconcile_*`` warnings of the checked submissions (one transaction)."""
     with conn.transaction():
         # one reconciliation at a time; ingest may record other submissions meanwhile
-        conn.execute("select pg_advisory_xact_lock(hashtext('poverty_pipeline.reconcile'))")
+        conn.execute("select pg_advisory_xact_lock(hashtext('poverty_pipeline.quality.reconcile'))")
         checked = [row[0] for row in conn.execute(CHECKED_SQL).fetchall()]
         params = {"checked": checked, "rules": RULE_PREFIX.replace("_", r"\_") + "%"}
         deleted = conn.execute(DELETE_SQL, params).rowcount

@@ -190,7 +190,7 @@ def header_key(text: object) -> str:
 
 @cache
 def load_contract(name: str = "commune_household_review") -> Contract:
-    text = resources.files("poverty_pipeline").joinpath(f"contracts/{name}.yml").read_text("utf-8")
+    text = resources.files("poverty_pipeline.reference").joinpath(f"contracts/{name}.yml").read_text("utf-8")
     spec = yaml.safe_load(text)
     sheets = {
         sheet_name: Sheet(

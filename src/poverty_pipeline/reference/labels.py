@@ -18,9 +18,9 @@ from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.numbers import format_decimal
 
-from poverty_pipeline import reference
 from poverty_pipeline.config import DBT_PROJECT_DIR
-from poverty_pipeline.contract import CONTRACTS, header_key, load_contract
+from poverty_pipeline.reference import admin_units
+from poverty_pipeline.reference.contract import CONTRACTS, header_key, load_contract
 
 LOCALE = "vi_VN"
 DATE_FORMAT = "dd/MM/yyyy"  # Babel's pattern; an Excel cell's is EXCEL_DATE_FORMAT
@@ -116,7 +116,7 @@ def _period_day(period: str | None) -> dt.date | None:
         return None
     year = int(match.group(1))
     month = int(match.group(2)) * 3 if match.group(2) else int(match.group(3) or 12)
-    return reference.review_date(year, month if 1 <= month <= 12 else None)
+    return admin_units.review_date(year, month if 1 <= month <= 12 else None)
 
 
 def submitter_name(code: str | None, period: str | None = None) -> str | None:
@@ -128,7 +128,7 @@ def submitter_name(code: str | None, period: str | None = None) -> str | None:
                   None)
     if agency:
         return agency["agency_name_vi"]
-    units = [u for u in reference.units() if u.code == code]
+    units = [u for u in admin_units.units() if u.code == code]
     if not units:
         return None
     day = _period_day(period)

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.rows import dict_row
 
-from poverty_pipeline import labels
-from poverty_pipeline.cell_safety import formula_like
+from poverty_pipeline.ingest.cell_safety import formula_like
+from poverty_pipeline.reference import labels
 
 log = logging.getLogger(__name__)
 

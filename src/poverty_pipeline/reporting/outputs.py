@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from poverty_pipeline import locations
 from poverty_pipeline.config import LOCAL_DIR, dbt_docs_dir
+from poverty_pipeline.ingest import locations
 
 # What `poverty ui` serves by default, and where Airflow's simple auth manager writes the
 # password it generates for the user ``admin`` (under AIRFLOW_HOME).
@@ -80,10 +80,10 @@ def _landing_output(what: str, landing_url: str, folder: tuple[str, ...], patter
 def listing(landing_url: str, warehouse_url: str, log_dir: Path | None = None,
             port: int = UI_PORT) -> list[Output]:
     """The run's outputs, in the order a reader looks for them."""
-    from poverty_pipeline import data_docs
-    from poverty_pipeline.feedback import FEEDBACK_FOLDER
-    from poverty_pipeline.followup import FOLLOW_UP_FOLDER
-    from poverty_pipeline.review_report import REPORT_FOLDER
+    from poverty_pipeline.ingest import data_docs
+    from poverty_pipeline.ingest.feedback import FEEDBACK_FOLDER
+    from poverty_pipeline.reporting.followup import FOLLOW_UP_FOLDER
+    from poverty_pipeline.reporting.review_report import REPORT_FOLDER
 
     build = "the warehouse_build DAG writes it"
     out = [

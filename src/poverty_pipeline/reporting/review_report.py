@@ -31,8 +31,8 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import dict_row
 
-from poverty_pipeline import labels
-from poverty_pipeline.cell_safety import formula_like
+from poverty_pipeline.ingest.cell_safety import formula_like
+from poverty_pipeline.reference import labels
 
 REPORT_FOLDER = ("_reports", "review_summary")
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
-from poverty_pipeline import registry
-from poverty_pipeline.contract import load_contract
+from poverty_pipeline.reference import registry
+from poverty_pipeline.reference.contract import load_contract
 from poverty_pipeline.samples.names import GIVEN_FEMALE, GIVEN_MALE, MIDDLE_FEMALE, MIDDLE_MALE, SURNAMES
 
 CONTRACT = "agency_task_report"

@@ -175,7 +175,7 @@ class CommunePlan:
 @cache
 def province_plan(seed: int = 2021, scale: float = 1.0) -> dict[str, CommunePlan]:
     """Plans of all the province's communes (independent of which ones are generated)."""
-    from poverty_pipeline.reference import communes
+    from poverty_pipeline.reference.admin_units import communes
 
     cal = calibration()
     pub = cal["published"]["review_2021"]

@@ -1,7 +1,7 @@
 """The sample reviews as the communes of their review date would send them.
 
 The simulation follows the territory of each unit of the 164-unit list through the years; this
-module cuts and joins those lists along the reorganisations of ``poverty_pipeline.reference``:
+module cuts and joins those lists along the reorganisations of ``poverty_pipeline.reference.admin_units``:
 
 - before a 2024 merger (Resolutions 1013/NQ-UBTVQH15, 1 May 2024, and 1202/NQ-UBTVQH15,
   1 Nov 2024: every merger of ``ref_commune_mergers_2024``) each commune it closed sends its own
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from poverty_pipeline import reference
+from poverty_pipeline.reference import admin_units
 from poverty_pipeline.samples.model import CommunePlan, YearFrame, apportion
 
 PREFIXED = re.compile(r"^\d{5}-")
@@ -40,15 +40,15 @@ class UnitReview:
 
 
 def successor_2025(code: str) -> str | None:
-    return next((s.successor for s in reference.successions()
-                 if s.predecessor == code and s.effective == reference.REORGANISATION_2025), None)
+    return next((s.successor for s in admin_units.successions()
+                 if s.predecessor == code and s.effective == admin_units.REORGANISATION_2025), None)
 
 
 def groups(plans: Iterable[CommunePlan], years: Iterable[int]) -> list[list[CommunePlan]]:
     """The plans a worker must simulate together: those merged into one 2025 unit, when 2025
     is generated; else one plan each."""
     plans = list(plans)
-    if not any(reference.review_date(y) >= reference.REORGANISATION_2025 for y in years):
+    if not any(admin_units.review_date(y) >= admin_units.REORGANISATION_2025 for y in years):
         return [[p] for p in plans]
     by_unit: dict[str, list[CommunePlan]] = {}
     for plan in plans:
@@ -56,9 +56,9 @@ def groups(plans: Iterable[CommunePlan], years: Iterable[int]) -> list[list[Comm
     return list(by_unit.values())
 
 
-def _closed_by(host: str) -> list[reference.Succession]:
-    return [s for s in reference.successions()
-            if s.successor == host and s.effective < reference.REORGANISATION_2025]
+def _closed_by(host: str) -> list[admin_units.Succession]:
+    return [s for s in admin_units.successions()
+            if s.successor == host and s.effective < admin_units.REORGANISATION_2025]
 
 
 def _closed_hamlets(frame: YearFrame, plan: CommunePlan, index: int, closed: int) -> np.ndarray:
@@ -116,7 +116,7 @@ def _stats(frame: YearFrame, residents: int, qd59_poor: int) -> dict[str, int]:
 
 
 def _pieces(frame: YearFrame, plan: CommunePlan,
-            closed: list[reference.Succession]) -> list[tuple[str, np.ndarray]]:
+            closed: list[admin_units.Succession]) -> list[tuple[str, np.ndarray]]:
     """The host's rows and each closed commune's rows (by hamlet, the same every year)."""
     rest = np.ones(len(frame.columns["ma_ho"]), dtype=bool)
     pieces: list[tuple[str, np.ndarray]] = []
@@ -127,7 +127,7 @@ def _pieces(frame: YearFrame, plan: CommunePlan,
     return [(plan.code, rest), *pieces]
 
 
-def _split(plan: CommunePlan, frame: YearFrame, closed: list[reference.Succession]) -> list[UnitReview]:
+def _split(plan: CommunePlan, frame: YearFrame, closed: list[admin_units.Succession]) -> list[UnitReview]:
     """The host's territory before its 2024 merger: the host and each commune it took in."""
     out = []
     pieces = _pieces(frame, plan, closed)
@@ -164,8 +164,8 @@ def as_submitted(simulated: list[tuple[CommunePlan, list[YearFrame]]]) -> list[U
     merged: dict[tuple[str, int], list[tuple[CommunePlan, YearFrame]]] = {}
     for plan, frames in simulated:
         for frame in frames:
-            day = reference.review_date(frame.year)
-            if day >= reference.REORGANISATION_2025:
+            day = admin_units.review_date(frame.year)
+            if day >= admin_units.REORGANISATION_2025:
                 unit = successor_2025(plan.code) or plan.code
                 merged.setdefault((unit, frame.year), []).append((plan, frame))
                 continue

@@ -9,7 +9,7 @@ import os
 
 import xlsxwriter
 
-from poverty_pipeline.contract import load_contract
+from poverty_pipeline.reference.contract import load_contract
 
 SHEETS = ("thong_tin", "tong_hop", "danh_sach_ho")
 

@@ -23,8 +23,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from poverty_pipeline import config, followup
+from poverty_pipeline import config
 from poverty_pipeline.config import dbt_docs_dir
+from poverty_pipeline.reporting import followup
 from poverty_pipeline.ui import downloads, files, labels, queries
 from poverty_pipeline.ui.poverty_view import build as poverty_context
 from poverty_pipeline.ui.poverty_view import build_commune, build_district

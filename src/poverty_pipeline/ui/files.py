@@ -11,7 +11,8 @@ from pathlib import Path
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, Response
 
-from poverty_pipeline import followup, locations, review_report
+from poverty_pipeline.ingest import locations
+from poverty_pipeline.reporting import followup, review_report
 
 # The dbt docs site is these files of the target folder; the rest of target/ (compiled SQL,
 # run results, logs) stays private.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 # the pages' templates read these here
-from poverty_pipeline.labels import FUNDING_SOURCE, SUBMISSION_KIND, UNIT  # noqa: F401
+from poverty_pipeline.reference.labels import FUNDING_SOURCE, SUBMISSION_KIND, UNIT  # noqa: F401
 
 OUTCOME = {
     "accepted": ("Đã nhận", "accepted"),

@@ -12,8 +12,8 @@ import psycopg
 from psycopg import sql
 
 from poverty_pipeline.config import LOCAL_DIR, warehouse_url
-from poverty_pipeline.contract import Contract, all_contracts, load_contract
-from poverty_pipeline.pii import store_pads
+from poverty_pipeline.reference.contract import Contract, all_contracts, load_contract
+from poverty_pipeline.warehouse.pii import store_pads
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def raw_table_ddl(contract: Contract) -> str:
 
 def ensure_schema(conn: psycopg.Connection) -> None:
     """Create schemas and tables that do not exist yet, for every contract (idempotent)."""
-    base = resources.files("poverty_pipeline").joinpath("sql/warehouse.sql").read_text("utf-8")
+    base = resources.files("poverty_pipeline.warehouse").joinpath("sql/warehouse.sql").read_text("utf-8")
     with conn.transaction():
         # Two tasks may start on a new warehouse at once; serialise the DDL.
         conn.execute("select pg_advisory_xact_lock(hashtext('poverty_pipeline.ensure_schema'))")

@@ -14,13 +14,13 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import psycopg
 import pytest
-from databases import throwaway_database
-from pipeline_helpers import dbt as invoke_dbt
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from support.databases import throwaway_database
+from support.pipeline_helpers import dbt as invoke_dbt
 
-from poverty_pipeline.contract import load_contract
-from poverty_pipeline.warehouse import RAW_TABLES, ensure_schema
+from poverty_pipeline.reference.contract import load_contract
+from poverty_pipeline.warehouse.database import RAW_TABLES, ensure_schema
 
 # Every deprivation flag of the contract (td_*, td59_*, td351_*).
 FLAG_COLUMNS = tuple(

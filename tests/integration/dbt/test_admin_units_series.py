@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from poverty_pipeline.reference import successions_2025_from_package
+from poverty_pipeline.reference.admin_units import successions_2025_from_package
 
 MAPPING = successions_2025_from_package()
 DAO_THANH = "28249"

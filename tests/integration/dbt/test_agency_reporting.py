@@ -22,8 +22,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from poverty_pipeline import reference, registry
-from poverty_pipeline.contract import load_contract
+from poverty_pipeline.reference import admin_units, registry
+from poverty_pipeline.reference.contract import load_contract
 
 AS_OF = dt.date(2024, 5, 1)
 AGENCY = load_contract("agency_task_report")
@@ -221,7 +221,7 @@ def test_every_commune_and_agency_is_expected(built):
     # the units of each year's review date: 164 + the 8 communes closed in 2024, then 164
     assert counts[("commune_periodic_review", "2021")] == 172  # configured years from 2021 …
     assert counts[("commune_periodic_review", "2024")] == 164  # … to the as-of year
-    assert counts[("commune_periodic_review", "2021")] == len(reference.units_on(dt.date(2021, 12, 31)))
+    assert counts[("commune_periodic_review", "2021")] == len(admin_units.units_on(dt.date(2021, 12, 31)))
     assert ("commune_periodic_review", "2025") not in counts
     assert ("commune_monthly_review", "2023-12") not in counts  # not expected by the calendar
     assert counts[("agency_quarterly_report", "2024-Q1")] == len(quarterly)
@@ -245,7 +245,7 @@ def test_reporting_rates(built):
     columns = ("expected_count", "received_count", "accepted_count", "accepted_with_warnings_count",
                "on_time_count", "late_count", "rejected_count", "missing_count", "reporting_rate",
                "on_time_rate")
-    units_2023 = reference.units_on(dt.date(2023, 12, 31))
+    units_2023 = admin_units.units_on(dt.date(2023, 12, 31))
     communes = len(units_2023)
     my_tho = sum(1 for u in units_2023 if u.district_code == "815")
     so, mt = group_size["so_ban_nganh"], group_size["mat_tran_doan_the"]
@@ -347,7 +347,7 @@ def test_plan_results_by_year(built):
 def test_follow_up_lists(built, tmp_path, monkeypatch):
     from python_calamine import CalamineWorkbook
 
-    from poverty_pipeline.followup import SHEET_NAME, run_follow_up
+    from poverty_pipeline.reporting.followup import SHEET_NAME, run_follow_up
 
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
     stale = tmp_path / "_reports" / "follow_up" / "2019.xlsx"
@@ -390,7 +390,7 @@ def test_follow_up_lists(built, tmp_path, monkeypatch):
 
 
 def test_follow_up_is_not_emailed_without_recipients(built, tmp_path, monkeypatch):
-    from poverty_pipeline.followup import run_follow_up
+    from poverty_pipeline.reporting.followup import run_follow_up
 
     # an SMTP connection without recipients: nothing is sent (and nothing tries to connect)
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", "smtp://user:secret@127.0.0.1:1")
@@ -400,7 +400,7 @@ def test_follow_up_is_not_emailed_without_recipients(built, tmp_path, monkeypatc
 
 
 def test_follow_up_workbook_bytes_are_reproducible(built, tmp_path):
-    from poverty_pipeline.followup import run_follow_up
+    from poverty_pipeline.reporting.followup import run_follow_up
 
     with psycopg.connect(built) as conn:
         run_follow_up(conn, (tmp_path / "a").as_uri())

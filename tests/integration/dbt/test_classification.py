@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from poverty_pipeline.contract import load_contract
-from poverty_pipeline.pii import household_key
+from poverty_pipeline.reference.contract import load_contract
+from poverty_pipeline.warehouse.pii import household_key
 
 QD59, ND07, ND351 = "QD59_2016_2020", "ND07_2022_2025", "ND351_2027_2030"
 STANDARDS = (QD59, ND07, ND351)

@@ -2,7 +2,7 @@
 own documentation only (README.md, docs/, dbt_project/README.md, the models' and seeds' YAML, the
 seeds, the contract) — the expected numbers below were written down before the models' SQL
 was read. Every submission is written as the contract says (xlsx with the Vietnamese labels,
-or json), landed, and loaded by the real ingest (``poverty_pipeline.ingest.ingest_files``);
+or json), landed, and loaded by the real ingest (``poverty_pipeline.ingest.batch.ingest_files``);
 dbt then builds the warehouse in-process and the marts are queried with SQL.
 
 Household kinds of the flow histories (identical under all three standards):
@@ -69,12 +69,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from builders import household as contract_household
-from builders import json_bytes, land, submission, variant, xlsx_bytes
-from pipeline_helpers import ingest
 from psycopg.rows import dict_row
+from support.builders import household as contract_household
+from support.builders import json_bytes, land, submission, variant, xlsx_bytes
+from support.pipeline_helpers import ingest
 
-from poverty_pipeline.pii import household_key
+from poverty_pipeline.warehouse.pii import household_key
 
 QD59, ND07, ND351 = "QD59_2016_2020", "ND07_2022_2025", "ND351_2027_2030"
 STANDARDS = (QD59, ND07, ND351)

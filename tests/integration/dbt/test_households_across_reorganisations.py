@@ -28,8 +28,8 @@ import pytest
 from psycopg.rows import dict_row
 from test_poverty_measures import area, household
 
-from poverty_pipeline.pii import household_key
-from poverty_pipeline.reconcile import record_reconciliation
+from poverty_pipeline.quality.reconcile import record_reconciliation
+from poverty_pipeline.warehouse.pii import household_key
 
 ND07 = "ND07_2022_2025"
 H = household

@@ -1,7 +1,7 @@
 """The poverty measures against a real PostgreSQL on a hand-written fixture: flows between
 reviews followed across a resubmission, Alkire–Foster measures, household profiles, the
 reconciliation of the communes' claims (the exact warning rows, written into the audit record
-by ``poverty_pipeline.reconcile``, idempotently), the target progress and the .xlsx export.
+by ``poverty_pipeline.quality.reconcile``, idempotently), the target progress and the .xlsx export.
 
 Three communes, NĐ07 households whose class is plain from income and flags (rural line
 1,500,000: ≤ it with 3 deprivations poor, with none near-poor; above it neither):
@@ -25,8 +25,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from poverty_pipeline.pii import household_key
-from poverty_pipeline.reconcile import record_reconciliation
+from poverty_pipeline.quality.reconcile import record_reconciliation
+from poverty_pipeline.warehouse.pii import household_key
 
 ND07, QD59 = "ND07_2022_2025", "QD59_2016_2020"
 # the measure marts with everything they are built from (and their tests)
@@ -383,7 +383,7 @@ def test_target_progress_reads_the_province_rates(built):
 def test_review_summary_workbooks(built, tmp_path):
     from python_calamine import CalamineWorkbook
 
-    from poverty_pipeline.review_report import export_review_summaries
+    from poverty_pipeline.reporting.review_report import export_review_summaries
 
     with psycopg.connect(built) as conn:
         written = export_review_summaries(conn, tmp_path.as_uri())

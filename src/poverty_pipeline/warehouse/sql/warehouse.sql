@@ -33,7 +33,7 @@ alter table audit.submissions
 create index if not exists submissions_period_idx
     on audit.submissions (contract, submitter_code, period);
 -- The date the file says it was prepared (ngay_lap): orders the versions of one review, arrival
--- breaking a tie (poverty_pipeline.load).
+-- breaking a tie (poverty_pipeline.ingest.load).
 alter table audit.submissions
     add column if not exists reported_on date;
 
