@@ -1,7 +1,8 @@
 """A real Airflow on this machine for tests that need its scheduler: API server, scheduler
 (LocalExecutor) and DAG processor, PostgreSQL as the metadata database, under a temporary
 AIRFLOW_HOME. Each process runs in its own process group (stopped by signalling the group),
-its log in ``<home>/logs/<name>.log``."""
+its log in ``<home>/logs/<name>.log``. The CeleryExecutor stack (``celery_stack.py``) uses its
+port, binary and health-check helpers."""
 
 from __future__ import annotations
 
@@ -33,6 +34,25 @@ def free_port() -> int:
 
 def airflow_bin() -> str:
     return str(Path(sys.executable).with_name("airflow"))
+
+
+def api_healthy(api_url: str) -> bool:
+    """The API server answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{api_url}/api/v2/monitor/health", timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def scheduler_healthy(query) -> bool:
+    """A scheduler job of the metadata database (read by ``query``) has a recent heartbeat."""
+    try:
+        rows = query("select count(*) from job where job_type = 'SchedulerJob' and state = "
+                     "'running' and latest_heartbeat > now() - interval '30 seconds'")
+    except psycopg.Error:
+        return False
+    return rows[0][0] > 0
 
 
 @dataclass
@@ -146,19 +166,10 @@ class LocalStack:
             time.sleep(every)
 
     def _api_healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        return api_healthy(self.api_url)
 
     def _scheduler_healthy(self) -> bool:
-        try:
-            rows = self.query("select count(*) from job where job_type = 'SchedulerJob' and state = "
-                              "'running' and latest_heartbeat > now() - interval '30 seconds'")
-        except psycopg.Error:
-            return False
-        return rows[0][0] > 0
+        return scheduler_healthy(self.query)
 
     # -- REST API and metadata ---------------------------------------------------------------
 

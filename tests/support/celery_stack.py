@@ -17,7 +17,6 @@ import secrets
 import signal
 import subprocess
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -26,7 +25,7 @@ import psutil
 import psycopg
 
 from poverty_pipeline.orchestration.runner import airflow_env
-from support.airflow_local_stack import airflow_bin, free_port
+from support.airflow_local_stack import airflow_bin, api_healthy, free_port, scheduler_healthy
 
 # Written to <home>/config/airflow_local_settings.py when the stack shortens retry delays: a
 # cluster policy, applied wherever the DAGs are parsed (DAG processor and task processes).
@@ -267,20 +266,10 @@ class CeleryStack:
         self.wait_for(healthy, timeout, lambda: f"healthy (waiting for {sorted(pending)})")
 
     def _api_healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        return api_healthy(self.api_url)
 
     def _scheduler_healthy(self) -> bool:
-        try:
-            rows = self.query("select count(*) from job where job_type = 'SchedulerJob' "
-                              "and state = 'running' "
-                              "and latest_heartbeat > now() - interval '30 seconds'")
-        except psycopg.Error:
-            return False
-        return rows[0][0] > 0
+        return scheduler_healthy(self.query)
 
     def check_alive(self, names: list[str] | None = None) -> None:
         """Raise if a process (of ``names``, default all not deliberately killed) has stopped."""
