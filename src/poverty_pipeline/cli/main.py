@@ -179,7 +179,7 @@ def print_summary(conn) -> bool:
 
 
 def print_outputs(landing: str, warehouse: str) -> None:
-    """Where the run's results are (``outputs.py``): exports, reports, sites, pages, warehouse."""
+    """Where the run's results are (``reporting/outputs.py``): exports, reports, sites, pages, warehouse."""
     from poverty_pipeline.reporting import outputs
 
     print("\n" + outputs.format_table(outputs.listing(landing, warehouse)))

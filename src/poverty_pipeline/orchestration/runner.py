@@ -27,7 +27,7 @@ TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>\S+) map_index=
 TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>\S+) map_index=(?P<index>-?\d+)")
 TASK_STATE = re.compile(r"Task instance state updated .*\bnew_state=(?P<state>\w+)")
 DBT_RESULT = re.compile(r"\b\d+ of \d+ (?:OK|ERROR|FAIL|WARN)\b.*|\bDone\. PASS=\d+ .*")
-SHOW = re.compile(r"\bprogress\b|\[poverty_pipeline\.\w+\]|\[error\s*\]|ERROR in ", re.IGNORECASE)
+SHOW = re.compile(r"\bprogress\b|\[poverty_pipeline(\.\w+)+\]|\[error\s*\]|ERROR in ", re.IGNORECASE)
 # said with the task's end instead: its reason is the traceback's last line
 HIDE = re.compile(r"Task failed with exception")
 TIMESTAMPED = re.compile(r"^\S+Z \[\w+\s*\] ")
