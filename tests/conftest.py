@@ -36,7 +36,7 @@ def _server_url() -> str:
 
 
 def pytest_configure(config):
-    # Resolved once so every fixture (and tests/dbt) uses the same server.
+    # Resolved once so every fixture (and tests/integration/dbt) uses the same server.
     os.environ["POVERTY_TEST_SERVER_URL"] = _server_url()
 
 
