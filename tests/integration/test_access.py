@@ -256,7 +256,7 @@ def test_the_scanner_finds_embedded_credentials():
 def test_no_credentials_in_the_repository():
     files = repository_files()
     names = {p.name for p in files}
-    assert {"profiles.yml", "docker-compose.yml", ".env.example", "quality_gate.py"} <= names
+    assert {"profiles.yml", "docker-compose.yml", ".env.example", "gate.py"} <= names
     found = {}
     for path in files:
         hits = embedded_credentials(path.read_text("utf-8", errors="replace"), code=path.suffix == ".py")
