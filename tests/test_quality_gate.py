@@ -56,7 +56,7 @@ def test_a_consistent_build_passes_and_is_in_the_data_docs(built):
     assert set(report.checked) == {f"marts.{p.stem}" for p in suite_files()}
     assert all(count > 0 for count in report.checked.values()), report.checked
     index = (built["docs"] / "index.html").read_text("utf-8")
-    assert "marts.qc_area_rollups" in index and "marts.qc_commune_coverage" in index
+    assert "marts.qc_standard_coverage" in index and "marts.qc_commune_coverage" in index
 
 
 def dbt_test_failures(url: str, target_dir: Path, *selected: str) -> str:
@@ -87,8 +87,8 @@ def test_a_new_area_level_is_checked_through_parent_area_code(built, tmp_path):
         execute(url, "update marts.rpt_poverty_indicators_by_area set near_poor_households = "
                      "near_poor_households + 1 where area_level = 'merged_unit' and area_code = '28360' "
                      "and review_year = 2022 and standard_code = %s", STANDARD)
-        assert "found_equals_expected_qc_area_rollups" in dbt_test_failures(url, tmp_path / "dbt",
-                                                                           "qc_area_rollups")
+        assert "test.poverty_warehouse.area_total_is_sum_of_children" in dbt_test_failures(
+            url, tmp_path / "dbt", "qc_area_rollups")
         with connect(url) as conn:
             rows = conn.execute("select area_level, area_code, review_year, standard_code, measure, "
                                 "found + 1 = expected as off_by_one, detail from quality.qc_area_rollups "
