@@ -35,10 +35,11 @@ the status of every expected submission with reporting rates. Runs nightly and w
 ingest DAG has loaded new submissions (commune reviews or agency reports). The dbt project is loaded from
 its manifest (`dbt_project/target/manifest.json`, built by `make manifest`).
 
-After dbt, `quality_gate` runs the Great Expectations checkpoint on the marts (area totals are
-sums of their children, rates are counts over denominators within 0–1, flow identities, every
-commune present or reported missing, every standard present; suites in `expectations/marts/`)
-and fails the build with a report naming each violation; it also updates the Data Docs site.
+dbt's tests check the identities (area totals are sums of their children, rates are counts over
+denominators within 0–1, flow identities, continuity between years). After dbt, `quality_gate`
+runs the Great Expectations checkpoint on the marts for coverage (every commune present or
+reported missing, every standard present; suites in `expectations/marts/`) and fails the build
+with a report naming each violation; it also updates the Data Docs site.
 Then `reconcile_submissions` replaces the `reconcile_*` warnings of the checked
 submissions in `audit.submission_problems` (from `marts.rpt_submission_discrepancies`) and
 marks them `accepted_with_warnings`; `export_review_summary` writes the review summary table

@@ -1,6 +1,7 @@
 """Validate normalised submissions with the contract's Great Expectations suites.
 
-The suites are reviewable JSON files in ``expectations/suites/`` (one per sheet). A whole batch
+The suites are reviewable JSON files in ``expectations/suites/`` (one per sheet), completed with
+the contract's required fields (``poverty_pipeline.ingest.suites``). A whole batch
 of submissions is validated at once — every sheet's rows of every file in one frame, tagged
 with the submission and row — and each unexpected value comes back as a Problem on the right
 file, sheet, row and column. GX severity ``critical`` rejects the file; ``warning`` does not.
@@ -14,25 +15,15 @@ import json
 import os
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 
 import pandas as pd
 
-from poverty_pipeline.config import EXPECTATIONS_DIR
 from poverty_pipeline.ingest.problems import Problem, quote
 from poverty_pipeline.ingest.submission import Submission
+from poverty_pipeline.ingest.suites import suite_definition
 from poverty_pipeline.reference.contract import Contract, load_contract
 
 INDEX_COLUMNS = ["_submission_id", "_row_number"]
-
-
-def suite_path(contract: str, sheet: str) -> Path:
-    return EXPECTATIONS_DIR / "suites" / f"{contract}.{sheet}.json"
-
-
-@cache
-def suite_definition(contract: str, sheet: str) -> dict:
-    return json.loads(suite_path(contract, sheet).read_text("utf-8"))
 
 
 def value_sets(contract: str, sheets: Iterable[str]) -> dict[tuple[str, str], list[str]]:

@@ -1,11 +1,15 @@
 """The quality gate on the marts: a Great Expectations checkpoint run after dbt.
 
-The rules are the suites in ``expectations/marts/`` (reviewable JSON), one per check view of
-``dbt_project/models/quality/`` — views that reshape the marts into one row per thing to check
-(an area's total beside the sum of its children, a rate beside its count over its denominator,
-a flow identity, a commune's presence, an area × year × standard), because GX has no built-in
-for sums across rows. Every view has the same key columns, so a violation names its mart, area,
-year, standard and measure with the value found and the value expected.
+Each rule has one owner (docs/operations.md, "Who checks what"). Identities between rows —
+area totals and their children, rates and their counts, flows, continuity between years — are
+dbt tests, which run first and fail the build themselves. The gate keeps what no dbt test
+says: coverage, that everything expected is there (every commune of a review year present or
+reported missing, every area and year under every standard), reported in Vietnamese and English
+and published in the Data Docs. Its rules are the suites in ``expectations/marts/``
+(reviewable JSON), one per check view of ``dbt_project/models/quality/`` — views that reshape
+the marts into one row per thing to check with the same key columns, so a violation names its
+mart, area, year, standard and measure with the value found and the value expected. Every
+expectation says its ``meta.kind``, one of ``GATE_KINDS``.
 
 The checkpoint updates the Data Docs site; a violation fails the task with a readable report.
 """
@@ -27,6 +31,8 @@ DATASOURCE_NAME = "warehouse"
 KEY_COLUMNS = ["mart", "area_level", "area_code", "review_year", "standard_code", "detail", "measure"]
 REPORT_COLUMNS = [*KEY_COLUMNS, "found", "expected"]
 ROWS_SHOWN = 50  # per failed rule in the report; the count is always complete
+# What the gate owns; an identity dbt can state is a dbt test instead (tests/test_gate_ownership.py)
+GATE_KINDS = ("coverage",)
 
 
 class QualityGateFailed(RuntimeError):
@@ -138,7 +144,7 @@ def run_gate(url: str | None = None, run_name: str | None = None,
     from poverty_pipeline.ingest import data_docs
 
     url = url or warehouse_url()
-    # Rates are compared exactly in SQL; only the report shows them as floats.
+    # The views' numeric values reach GX as decimals; its warning on showing them as floats is noise.
     logging.getLogger("great_expectations.util").setLevel(logging.ERROR)
     # GX reads the URL from the environment by name (see _checkpoint).
     os.environ["POVERTY_QUALITY_GATE_URL"] = url

@@ -295,7 +295,7 @@ def test_start_plus_not_reviewed_is_the_end_of_the_year_before(summary, level, c
         r["near_poor_end"] for r in before)
 
 
-def test_the_quality_gate_checks_the_continuity_on_every_level(built):
+def test_the_continuity_check_covers_every_level(built):
     rows = _rows(built, """
         select area_level, count(*) as checked, count(*) filter (where found <> expected) as broken
           from quality.qc_flow_continuity group by area_level order by area_level""")
