@@ -88,6 +88,6 @@ def test_a_required_rule_comes_before_the_rules_on_its_field():
 
 
 def test_the_generated_rule_tells_the_submitter_how_to_fix_it():
-    from poverty_pipeline.feedback import fixes
+    from poverty_pipeline.ingest.feedback import fixes
 
     assert "required" in fixes()

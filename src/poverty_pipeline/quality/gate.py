@@ -31,7 +31,7 @@ DATASOURCE_NAME = "warehouse"
 KEY_COLUMNS = ["mart", "area_level", "area_code", "review_year", "standard_code", "detail", "measure"]
 REPORT_COLUMNS = [*KEY_COLUMNS, "found", "expected"]
 ROWS_SHOWN = 50  # per failed rule in the report; the count is always complete
-# What the gate owns; an identity dbt can state is a dbt test instead (tests/test_gate_ownership.py)
+# What the gate owns; an identity dbt can state is a dbt test instead (tests/unit/test_gate_ownership.py)
 GATE_KINDS = ("coverage",)
 
 
