@@ -22,13 +22,13 @@ test: install $(MANIFEST) browser  ## the whole test suite
 	$(BIN)/pytest
 
 test-celery: install $(MANIFEST)  ## the CeleryExecutor scale-out test alone (Redis on 127.0.0.1:6379)
-	$(BIN)/pytest tests/test_celery_stack.py -s
+	$(BIN)/pytest tests/system/test_celery_stack.py -s
 
-# The UI page tests (tests/test_ui_pages.py) open the pages in headless Chromium: Debian's package.
+# The UI page tests (tests/system/test_ui_pages.py) open the pages in headless Chromium: Debian's package.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser:  ## install Chromium (apt-get) when /usr/bin/chromium is missing
 	@test -x /usr/bin/chromium || { \
-	  command -v apt-get >/dev/null || { echo "Install Chromium as /usr/bin/chromium (tests/test_ui_pages.py uses it)"; exit 1; }; \
+	  command -v apt-get >/dev/null || { echo "Install Chromium as /usr/bin/chromium (tests/system/test_ui_pages.py uses it)"; exit 1; }; \
 	  $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
 
 install: $(STAMP) $(WEB_STAMP)
@@ -60,7 +60,7 @@ bench: install $(MANIFEST)  ## benchmark ingest and build against the COPY + SQL
 
 # SQLFluff reads dbt_project/.sqlfluff (jinja templater, offline); CI runs this before the tests.
 lint: install  ## ruff on the Python, SQLFluff on the dbt models
-	$(BIN)/ruff check plugins dags tests
+	$(BIN)/ruff check src plugins dags tests deploy
 	cd dbt_project && ../$(BIN)/sqlfluff lint models --disable-progress-bar
 
 docs: install $(MANIFEST)  ## build the dbt docs site into dbt_project/target

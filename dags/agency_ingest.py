@@ -2,11 +2,11 @@
 location, checked, into the raw tables — nightly, and per month of the reporting calendar for
 backfills.
 
-The file holds only what differs between ingest DAGs; the shape is poverty_pipeline.ingest_dag.
+The file holds only what differs between ingest DAGs; the shape is poverty_pipeline.orchestration.ingest_dag.
 """
 
-from poverty_pipeline.assets import RAW_AGENCY_REPORTS
-from poverty_pipeline.ingest_dag import ingest_dag
+from poverty_pipeline.orchestration.assets import RAW_AGENCY_REPORTS
+from poverty_pipeline.orchestration.ingest_dag import ingest_dag
 
 CONTRACT = "agency_task_report"
 

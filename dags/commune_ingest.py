@@ -1,11 +1,11 @@
 """Airflow DAGs commune_ingest and commune_ingest_by_year: commune submissions from the landing
 location, checked, into the raw tables — nightly, and per review year for backfills.
 
-The file holds only what differs between ingest DAGs; the shape is poverty_pipeline.ingest_dag.
+The file holds only what differs between ingest DAGs; the shape is poverty_pipeline.orchestration.ingest_dag.
 """
 
-from poverty_pipeline.assets import RAW_COMMUNE_REVIEWS
-from poverty_pipeline.ingest_dag import ingest_dag
+from poverty_pipeline.orchestration.assets import RAW_COMMUNE_REVIEWS
+from poverty_pipeline.orchestration.ingest_dag import ingest_dag
 
 CONTRACT = "commune_household_review"
 

@@ -14,9 +14,9 @@ from cosmos.constants import (
 )
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from poverty_pipeline.assets import RAW_AGENCY_REPORTS, RAW_COMMUNE_REVIEWS
 from poverty_pipeline.config import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID, dbt_threads
-from poverty_pipeline.dbt_watcher import report_after_the_build
+from poverty_pipeline.orchestration.assets import RAW_AGENCY_REPORTS, RAW_COMMUNE_REVIEWS
+from poverty_pipeline.orchestration.dbt_watcher import report_after_the_build
 
 DOC = """
 ### Warehouse build
@@ -35,10 +35,11 @@ the status of every expected submission with reporting rates. Runs nightly and w
 ingest DAG has loaded new submissions (commune reviews or agency reports). The dbt project is loaded from
 its manifest (`dbt_project/target/manifest.json`, built by `make manifest`).
 
-After dbt, `quality_gate` runs the Great Expectations checkpoint on the marts (area totals are
-sums of their children, rates are counts over denominators within 0–1, flow identities, every
-commune present or reported missing, every standard present; suites in `expectations/marts/`)
-and fails the build with a report naming each violation; it also updates the Data Docs site.
+dbt's tests check the identities (area totals are sums of their children, rates are counts over
+denominators within 0–1, flow identities, continuity between years). After dbt, `quality_gate`
+runs the Great Expectations checkpoint on the marts for coverage (every commune present or
+reported missing, every standard present; suites in `expectations/marts/`) and fails the build
+with a report naming each violation; it also updates the Data Docs site.
 Then `reconcile_submissions` replaces the `reconcile_*` warnings of the checked
 submissions in `audit.submission_problems` (from `marts.rpt_submission_discrepancies`) and
 marks them `accepted_with_warnings`; `export_review_summary` writes the review summary table
@@ -73,7 +74,7 @@ def warehouse_build():
     @task
     def prepare_sources() -> None:
         """The raw and audit tables dbt reads must exist even before the first ingest."""
-        from poverty_pipeline.warehouse import connect, ensure_schema
+        from poverty_pipeline.warehouse.database import connect, ensure_schema
 
         with connect(autocommit=True) as conn:
             ensure_schema(conn)
@@ -104,7 +105,8 @@ def warehouse_build():
             should_detach_multiple_parents_tests=False,
             emit_datasets=False,
         ),
-        # the per-node tasks read their result once the build is done (poverty_pipeline.dbt_watcher)
+        # the per-node tasks read their result once the build is done
+        # (poverty_pipeline.orchestration.dbt_watcher)
         operator_args={"deferrable": False, "poke_interval": 5},
     )
 
@@ -112,15 +114,15 @@ def warehouse_build():
     def quality_gate(run_id: str | None = None) -> dict:
         """Great Expectations checkpoint on the marts (rules: expectations/marts/); fails the
         build with a readable report of every violation; updates the Data Docs site."""
-        from poverty_pipeline.quality_gate import run_gate
+        from poverty_pipeline.quality.gate import run_gate
 
         return run_gate(run_name=run_id).as_dict()
 
     @task
     def report_indicators() -> list[dict]:
         """Log the province's rates per review year and standard (the run's headline)."""
-        from poverty_pipeline.summary import province_rates
-        from poverty_pipeline.warehouse import connect
+        from poverty_pipeline.reporting.summary import province_rates
+        from poverty_pipeline.warehouse.database import connect
 
         with connect() as conn:
             return province_rates(conn)
@@ -128,8 +130,8 @@ def warehouse_build():
     @task
     def reconcile_submissions() -> dict:
         """The communes' claims against the recomputation, as warnings on their submissions."""
-        from poverty_pipeline.reconcile import record_reconciliation
-        from poverty_pipeline.warehouse import connect
+        from poverty_pipeline.quality.reconcile import record_reconciliation
+        from poverty_pipeline.warehouse.database import connect
 
         with connect() as conn:
             return record_reconciliation(conn).to_dict()
@@ -138,8 +140,8 @@ def warehouse_build():
     def export_review_summary() -> list[str]:
         """The review summary table of every review year as an .xlsx in the landing location."""
         from poverty_pipeline.config import landing_url
-        from poverty_pipeline.review_report import export_review_summaries
-        from poverty_pipeline.warehouse import connect
+        from poverty_pipeline.reporting.review_report import export_review_summaries
+        from poverty_pipeline.warehouse.database import connect
 
         with connect() as conn:
             return export_review_summaries(conn, landing_url())
@@ -149,8 +151,8 @@ def warehouse_build():
         """Per period, overdue and rejected submissions with whom to contact:
         <landing>/_reports/follow_up/<period>.xlsx; e-mailed if connection smtp_default exists."""
         from poverty_pipeline.config import landing_url
-        from poverty_pipeline.followup import run_follow_up
-        from poverty_pipeline.warehouse import connect
+        from poverty_pipeline.reporting.followup import run_follow_up
+        from poverty_pipeline.warehouse.database import connect
 
         with connect() as conn:
             return run_follow_up(conn, landing_url())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from poverty_pipeline.data_docs import static_app
+from poverty_pipeline.ingest.data_docs import static_app
 from poverty_pipeline.ui.app import PAGES, app
 
 URL_PREFIX = "/poverty"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from databases import create_database, drop_database
+from support.databases import create_database, drop_database
 
 # Before anything imports Airflow: its configuration is read once, at import.
 _ROOT = Path(__file__).resolve().parents[1]
@@ -30,13 +30,13 @@ def _server_url() -> str:
         return url
     except psycopg.OperationalError:
         from poverty_pipeline.config import LOCAL_DIR
-        from poverty_pipeline.warehouse import start_embedded
+        from poverty_pipeline.warehouse.database import start_embedded
 
         return start_embedded(LOCAL_DIR / "pgdata-test")
 
 
 def pytest_configure(config):
-    # Resolved once so every fixture (and tests/dbt) uses the same server.
+    # Resolved once so every fixture (and tests/integration/dbt) uses the same server.
     os.environ["POVERTY_TEST_SERVER_URL"] = _server_url()
 
 

@@ -2,7 +2,7 @@
     The keyed hash that stands for a household outside raw: HMAC-SHA256 of
     '<commune code>:<household code>' under POVERTY_PII_KEY, in hex. The key's pads are read
     from pii.hmac_pads (owner-only, written by the warehouse set-up from the environment), so
-    the key never appears in SQL; poverty_pipeline.pii.household_key computes the same value.
+    the key never appears in SQL; poverty_pipeline.warehouse.pii.household_key computes the same value.
 
     A household of a merged commune keeps its code prefixed by its former commune's code
     ("28531-HO00012"), so it is keyed by that commune and followed across the merger.

@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/corpus/build_corpus.py
 
-Each file is a small submission (the contract-conforming base of tests/builders.py, or an agency
+Each file is a small submission (the contract-conforming base of tests/support/builders.py, or an agency
 report) broken in one way. What each must get — status and exact problem rows — is written by
 hand in tests/corpus/expected.yml, with the landing path it is landed under (names with spaces,
 Vietnamese letters, ``..``, ``\\``, ``#`` and ``%`` are given there, not on disk in the
@@ -26,12 +26,12 @@ from pathlib import Path
 import xlsxwriter
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # tests/builders.py
+sys.path.insert(0, str(HERE.parent))  # tests/support/builders.py
 
-from builders import household, submission  # noqa: E402
+from support.builders import household, submission  # noqa: E402
 
-from poverty_pipeline.contract import load_contract  # noqa: E402
-from poverty_pipeline.vietnamese_encodings import encode, encode_cp1258  # noqa: E402
+from poverty_pipeline.ingest.vietnamese_encodings import encode, encode_cp1258  # noqa: E402
+from poverty_pipeline.reference.contract import load_contract  # noqa: E402
 
 FILES = HERE / "files"
 CREATED = dt.datetime(2024, 4, 5, 8, 0, 0)  # fixed workbook dates: the same bytes on every build

@@ -2,7 +2,7 @@
 -- the warehouse recomputes, as a warning row in the shape of audit.submission_problems
 -- (sheet, row, column, value, rule, vi/en message). The rules, their tolerance and their
 -- messages are ref_reconciliation_rules; the build DAG copies these rows into
--- audit.submission_problems (poverty_pipeline.reconcile). Checks:
+-- audit.submission_problems (poverty_pipeline.quality.reconcile). Checks:
 --   rate_vs_count   tong_hop rate (percent) vs round(100 × its own count / tong_so_ho, d):
 --                   a discrepancy when they differ by more than the rule's tolerance
 --   count_vs_list   tong_hop count vs the households of that area the commune classified so

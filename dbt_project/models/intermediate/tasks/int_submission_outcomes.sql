@@ -1,4 +1,4 @@
--- The status each submission ends a build with — what poverty_pipeline.reconcile then records
+-- The status each submission ends a build with — what poverty_pipeline.quality.reconcile then records
 -- in audit.submissions: the loader's status, except that a checked current periodic review is
 -- accepted_with_warnings exactly when it has warnings (the loader's, or discrepancies found
 -- by the reconciliation) and accepted otherwise. The marts read this rather than the recorded

@@ -1,0 +1,1 @@
+"""The ``poverty`` command (``main``) and the benchmark it runs (``bench``)."""

@@ -1,0 +1,77 @@
+"""Settings from the environment: the only place credentials enter the pipeline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+# The repository root: src/poverty_pipeline/config.py → ../..
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LOCAL_DIR = PROJECT_ROOT / ".local"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+WAREHOUSE_CONN_ID = "poverty_warehouse"
+
+
+def data_docs_dir() -> Path:
+    """Where the Great Expectations Data Docs site is written: ``POVERTY_DATA_DOCS_DIR``,
+    default ``.local/data_docs``."""
+    return Path(os.environ.get("POVERTY_DATA_DOCS_DIR") or LOCAL_DIR / "data_docs")
+
+
+def dbt_docs_dir() -> Path:
+    """The dbt target folder holding the docs site the pages serve: ``POVERTY_DBT_DOCS_DIR``,
+    default ``dbt_project/target`` (where ``make docs`` writes it)."""
+    return Path(os.environ.get("POVERTY_DBT_DOCS_DIR") or DBT_PROJECT_DIR / "target")
+
+
+def default_landing_url() -> str:
+    """The repository's local ``.local/landing`` folder."""
+    return (LOCAL_DIR / "landing").as_uri()
+
+
+def landing_url() -> str:
+    """``POVERTY_LANDING_URL``, default the repository's local ``.local/landing`` folder."""
+    return os.environ.get("POVERTY_LANDING_URL") or default_landing_url()
+
+
+def dbt_threads() -> int:
+    """dbt's threads: ``POVERTY_DBT_THREADS``, default the machine's cores (models of one layer
+    build side by side; the server, not dbt, is the limit)."""
+    value = os.environ.get("POVERTY_DBT_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise RuntimeError(f"POVERTY_DBT_THREADS must be a whole number ≥ 1, not {value!r}")
+        return int(value)
+    return max(os.cpu_count() or 1, 1)
+
+
+def warehouse_url() -> str:
+    """``POVERTY_WAREHOUSE_URL``; the command line starts an embedded server when it is unset."""
+    url = os.environ.get("POVERTY_WAREHOUSE_URL")
+    if not url:
+        raise RuntimeError(
+            "POVERTY_WAREHOUSE_URL is not set: give a PostgreSQL URL, "
+            "or start the pipeline with `make run`, which starts an embedded PostgreSQL"
+        )
+    return url
+
+
+def warehouse_parts(url: str) -> dict[str, str | int]:
+    """Host, port, user, password and database of a PostgreSQL URL.
+
+    A Unix-socket directory may be given as ``?host=/path`` (libpq style) or percent-encoded
+    in the host part.
+    """
+    parts = urlsplit(url)
+    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+    host = unquote(query.get("host") or parts.hostname or "localhost")
+    return {
+        "host": host,
+        "port": int(query.get("port") or parts.port or 5432),
+        "user": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password or ""),
+        "dbname": unquote(parts.path.lstrip("/") or "postgres"),
+    }

@@ -1,0 +1,177 @@
+"""Ingest against a real PostgreSQL: accepted files load whole and once, rejected files load
+nothing and get exactly their problem rows, and a bad file never stops the good ones."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from support.builders import household, json_bytes, land, submission, variant, xlsx_bytes
+
+from poverty_pipeline.ingest.batch import ingest_files
+from poverty_pipeline.ingest.discover import content_hash, new_files
+from poverty_pipeline.warehouse.database import connect, ensure_schema
+
+
+def run_ingest(url: str, landing) -> dict[str, str]:
+    with connect(url, autocommit=True) as conn:
+        ensure_schema(conn)
+        files = new_files(conn, landing.as_uri(), "communes")
+        report = ingest_files(conn, landing.as_uri(), files, run_id="test")
+    return {o.path: o.status for o in report.outcomes}
+
+
+def problems(url: str, path: str) -> list[tuple]:
+    with connect(url) as conn:
+        return conn.execute(
+            """
+            select p.severity, p.sheet, p.row_number, p.column_name, p.value, p.rule
+              from audit.submission_problems p join audit.submissions s using (submission_id)
+             where s.path = %s order by p.problem_id
+            """,
+            (path,),
+        ).fetchall()
+
+
+def raw_counts(url: str) -> dict[str, int]:
+    with connect(url) as conn:
+        return {
+            table: conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            for table in ("commune_submission_info", "commune_area_totals", "commune_households")
+        }
+
+
+GOOD = submission()
+
+BAD_CASES = {
+    # name → (bytes, expected problem rows: severity, sheet, row, column, value, rule)
+    "unreadable.xlsx": (b"PK\x03\x04 this is not a workbook", [
+        ("error", None, None, None, "communes/2021/unreadable.xlsx", "unreadable_file"),
+    ]),
+    "missing_sheet.xlsx": (xlsx_bytes(GOOD, sheets=("thong_tin", "danh_sach_ho")), [
+        ("error", "tong_hop", None, None, None, "missing_sheet"),
+    ]),
+    "missing_column.json": (json_bytes(variant(GOOD, danh_sach_ho=[
+        {k: v for k, v in h.items() if k != "thu_nhap_binh_quan"} for h in GOOD["danh_sach_ho"]
+    ])), [
+        ("error", "danh_sach_ho", None, "thu_nhap_binh_quan", None, "missing_column"),
+        ("error", "danh_sach_ho", 1, "thu_nhap_binh_quan", None, "required"),
+        ("error", "danh_sach_ho", 2, "thu_nhap_binh_quan", None, "required"),
+        ("error", "danh_sach_ho", 3, "thu_nhap_binh_quan", None, "required"),
+    ]),
+    "unknown_commune.json": (json_bytes(submission(ma_xa="99999")), [
+        ("error", "thong_tin", 2, "ma_xa", "99999", "known_commune"),
+    ]),
+    "duplicate_household.xlsx": (xlsx_bytes(submission(households=[
+        household("HO001"), household("HO002"), household("HO001", ho_ten_chu_ho="Lê Văn Cường"),
+    ])), [
+        ("error", "danh_sach_ho", 2, "ma_ho", "HO001", "unique_household"),
+        ("error", "danh_sach_ho", 4, "ma_ho", "HO001", "unique_household"),
+    ]),
+    "text_income.json": (json_bytes(submission(households=[
+        household("HO001"), household("HO002", thu_nhap_binh_quan="một triệu"),
+    ])), [
+        ("error", "danh_sach_ho", 2, "thu_nhap_binh_quan", "một triệu", "not_number"),
+    ]),
+}
+
+
+@pytest.fixture
+def mixed_run(warehouse, landing):
+    land(landing, "good.xlsx", xlsx_bytes(GOOD, labels=True))
+    land(landing, "good_other.json", json_bytes(submission(ma_xa="28252")))
+    for name, (data, _) in BAD_CASES.items():
+        land(landing, name, data)
+    return warehouse, run_ingest(warehouse, landing)
+
+
+def test_good_files_load_while_bad_ones_are_rejected(mixed_run):
+    url, statuses = mixed_run
+    assert statuses == {
+        "communes/2021/good.xlsx": "accepted",
+        "communes/2021/good_other.json": "accepted",
+        **{f"communes/2021/{name}": "rejected" for name in BAD_CASES},
+    }
+    # Only the two good files are in raw: 1 info row, 1 area row and 3 households each.
+    assert raw_counts(url) == {
+        "commune_submission_info": 2, "commune_area_totals": 2, "commune_households": 6,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CASES))
+def test_each_rejection_has_exactly_its_problem_rows(mixed_run, name):
+    url, _ = mixed_run
+    assert problems(url, f"communes/2021/{name}") == BAD_CASES[name][1]
+
+
+def test_problem_rows_carry_messages_in_both_languages(mixed_run):
+    url, _ = mixed_run
+    with connect(url) as conn:
+        vi, en = conn.execute(
+            "select message_vi, message_en from audit.submission_problems where rule = 'known_commune'"
+        ).fetchone()
+    assert vi == ("Mã xã '99999' không phải là xã, phường, thị trấn của tỉnh vào kỳ rà soát (theo danh "
+                  "mục đơn vị hành chính tại ngày cuối kỳ). Kiểm tra lại mã xã.")
+    assert en == ("Commune code '99999' is not a commune of the province on the review date (the "
+                  "administrative-unit list on the last day of the review period). Check the commune code.")
+
+
+def test_vietnamese_headers_load_the_same_values_as_codes(warehouse, landing):
+    land(landing, "labels.xlsx", xlsx_bytes(GOOD, labels=True))
+    land(landing, "codes.json", json_bytes(submission(ma_xa="28252")), year=2021)
+    run_ingest(warehouse, landing)
+    with connect(warehouse) as conn:
+        rows = conn.execute(
+            """select i.ma_xa, h.ma_ho, h.khu_vuc, h.thu_nhap_binh_quan, h.td_bhyt, h.phan_loai_cua_xa
+                 from raw.commune_households h join raw.commune_submission_info i using (submission_id)
+                order by 1, 2"""
+        ).fetchall()
+    assert [r[1:] for r in rows if r[0] == "28249"] == [r[1:] for r in rows if r[0] == "28252"]
+    assert rows[0][1:] == ("HO001", "nong_thon", 1_200_000, 1, "ngheo")
+
+
+def test_same_file_twice_loads_once(warehouse, landing):
+    data = json_bytes(GOOD)
+    land(landing, "first.json", data)
+    land(landing, "copy of first.json", data)
+    assert run_ingest(warehouse, landing) == {"communes/2021/copy of first.json": "accepted"}
+    assert run_ingest(warehouse, landing) == {}  # nothing new on the next run
+    assert raw_counts(warehouse)["commune_households"] == 3
+
+
+def test_newest_accepted_submission_supersedes_the_earlier(warehouse, landing):
+    land(landing, "v1.json", json_bytes(GOOD))
+    run_ingest(warehouse, landing)
+    correction = submission(households=[household("HO001"), household("HO002")])
+    land(landing, "v2.json", json_bytes(correction))
+    run_ingest(warehouse, landing)
+    with connect(warehouse) as conn:
+        rows = conn.execute(
+            "select path, status, superseded_by from audit.submissions order by received_at"
+        ).fetchall()
+    assert rows == [
+        ("communes/2021/v1.json", "superseded", content_hash(json_bytes(correction))),
+        ("communes/2021/v2.json", "accepted", None),
+    ]
+
+
+def test_year_in_file_must_match_the_folder(warehouse, landing):
+    land(landing, "wrong_year.json", json_bytes(GOOD), year=2022)
+    assert run_ingest(warehouse, landing) == {"communes/2022/wrong_year.json": "rejected"}
+    assert problems(warehouse, "communes/2022/wrong_year.json") == [
+        ("error", "thong_tin", 3, "nam_ra_soat", "2021", "year_matches_path"),
+    ]
+
+
+def test_rejected_file_loads_nothing_even_when_most_rows_are_fine(warehouse, landing):
+    rows = [household(f"HO{i:03d}") for i in range(200)] + [household("HO999", so_nhan_khau=0)]
+    land(landing, "one_bad_row.json", json_bytes(submission(households=rows)))
+    assert run_ingest(warehouse, landing) == {"communes/2021/one_bad_row.json": "rejected"}
+    assert problems(warehouse, "communes/2021/one_bad_row.json") == [
+        ("error", "danh_sach_ho", 201, "so_nhan_khau", "0", "range"),
+    ]
+    assert raw_counts(warehouse)["commune_households"] == 0
+
+
+def test_a_warehouse_that_is_down_fails_loudly():
+    with pytest.raises(psycopg.OperationalError):
+        connect("postgresql://postgres@127.0.0.1:1/none", connect_timeout=2)
