@@ -58,8 +58,10 @@ generate: install  ## write sample submissions into the landing location
 bench: install $(MANIFEST)  ## benchmark ingest and build against the COPY + SQL floor
 	$(BIN)/poverty bench $(ARGS)
 
-lint: install
+# SQLFluff reads dbt_project/.sqlfluff (jinja templater, offline); CI runs this before the tests.
+lint: install  ## ruff on the Python, SQLFluff on the dbt models
 	$(BIN)/ruff check src plugins dags tests deploy
+	cd dbt_project && ../$(BIN)/sqlfluff lint models --disable-progress-bar
 
 docs: install $(MANIFEST)  ## build the dbt docs site into dbt_project/target
 	$(BIN)/poverty dbt -- docs generate

@@ -43,7 +43,9 @@ with a report naming each violation; it also updates the Data Docs site.
 Then `reconcile_submissions` replaces the `reconcile_*` warnings of the checked
 submissions in `audit.submission_problems` (from `marts.rpt_submission_discrepancies`) and
 marks them `accepted_with_warnings`; `export_review_summary` writes the review summary table
-of each review year to `<landing>/_reports/review_summary/<year>.xlsx`.
+of each review year to `<landing>/_reports/review_summary/<year>.xlsx`; `write_follow_up_lists`
+writes each period's overdue and rejected submissions with whom to contact (the dbt model
+`restricted.rst_follow_up_list`) to `<landing>/_reports/follow_up/<period>.xlsx`.
 """
 
 profile_config = ProfileConfig(

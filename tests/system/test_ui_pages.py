@@ -73,6 +73,9 @@ MODELS = [
     "+fct_submission_status", "+rpt_reporting_rates", "+rpt_poverty_indicators_by_area",
     "+rpt_target_progress", "+rpt_review_summary", "+fct_task_completion",
     "+rpt_plan_results_by_year", "+dim_poverty_standard", "+dim_plan_task", "+dim_reporting_agency",
+    # what the pages read of them, prepared in dbt (exposures ui_*)
+    "+rpt_submission_periods", "+rst_submission_status", "+rpt_district_drilldown",
+    "+rpt_task_completion_by_year",
 ]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -66,11 +66,21 @@ listed as (
 
 communes_of_year as (
 
-    select commune_code, review_year from listed
+    select
+        commune_code,
+        review_year
+    from listed
     union
-    select commune_code, review_year from status where is_expected
+    select
+        commune_code,
+        review_year
+    from status
+    where is_expected
     union
-    select commune_code, review_year from present
+    select
+        commune_code,
+        review_year
+    from present
 
 ),
 

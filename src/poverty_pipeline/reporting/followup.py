@@ -1,9 +1,10 @@
 """Follow-up lists: per period, the submissions to chase — expected ones that are overdue (nothing
 arrived by the deadline) and rejected ones (only rejected files arrived) — with whom to contact.
 
-The rows are ``marts.fct_submission_status`` where ``follow_up_reason`` is set, plus rejected
-files that cannot be attributed to a submitter or period at all. The contact is, in this order:
-the preparer (and phone) the latest file itself gives (kept for rejected files too, in the
+The rows are the dbt model ``restricted.rst_follow_up_list``: ``marts.fct_submission_status``
+where ``follow_up_reason`` is set, plus rejected files that cannot be attributed to a submitter
+or period at all, each with the contacts to choose from. The contact is, in this order: the
+preparer (and phone) the latest file itself gives (kept for rejected files too, in the
 restricted ``raw.submission_contacts``), else the one the submitter's most recent file gave,
 else the registry's contact (``reference.ref_reporting_agencies``). The list of a period is
 written to ``<landing>/_reports/follow_up/<period>.xlsx`` (Vietnamese with English beside it);
@@ -17,8 +18,9 @@ without a name in the marts named from the seeds, deadlines and receipt times as
 prints A4 landscape, one page wide, its two header rows on every page, with filters on its
 columns.
 
-The lists carry names and phone numbers: they go to the landing location (restricted, like the
-submissions themselves), never to the ``marts`` schema.
+The lists carry names and phone numbers: they are read from schema ``restricted`` (owner only)
+and go to the landing location (restricted, like the submissions themselves), never to the
+``marts`` schema.
 """
 
 from __future__ import annotations
@@ -41,89 +43,13 @@ log = logging.getLogger(__name__)
 FOLLOW_UP_FOLDER = ("_reports", "follow_up")
 SHEET_NAME = "Cần đôn đốc"
 SMTP_CONN_ID = "smtp_default"
-CONTRACT_OF = {"commune": "commune_household_review", "agency": "agency_task_report"}
 
+# The rows, their contacts and first errors are joined in dbt (restricted.rst_follow_up_list,
+# docs in its YAML); the ties after the submitter are broken so the workbooks are reproducible.
 FOLLOW_UP_SQL = """
-with
-
-follow_up as (
-    select * from marts.fct_submission_status where follow_up_reason is not null
-),
-
-latest_contact as (
-    -- the submitter's most recent file that names someone
-    select distinct on (s.contract, s.submitter_code)
-        s.contract, s.submitter_code, c.contact_name, c.contact_phone
-    from audit.submissions s
-    join raw.submission_contacts c on c.submission_id = s.submission_id
-    where s.submitter_code is not null
-      and (c.contact_name is not null or c.contact_phone is not null)
-    order by s.contract, s.submitter_code, s.received_at desc, s.submission_id desc
-),
-
-attributed as (
-    select
-        f.period, f.submitter_type, f.submitter_code, f.submitter_name,
-        coalesce(f.district_name, a.agency_group_name_vi) as group_name,
-        f.submission_kind, f.deadline_on, f.follow_up_reason, f.days_overdue,
-        f.latest_submission_id as submission_id,
-        own.contact_name as own_name, own.contact_phone as own_phone,
-        prev.contact_name as previous_name, prev.contact_phone as previous_phone,
-        a.contact_name as registry_name, a.contact_phone as registry_phone,
-        a.contact_email as registry_email
-    from follow_up f
-    left join raw.submission_contacts own on own.submission_id = f.latest_submission_id
-    left join latest_contact prev
-        on prev.contract = case f.submitter_type when 'commune' then %(commune)s else %(agency)s end
-       and prev.submitter_code = f.submitter_code
-    left join reference.ref_reporting_agencies a
-        on f.submitter_type = 'agency' and a.agency_code = f.submitter_code
-),
-
-unattributed as (
-    -- rejected files no submission-status row accounts for (submitter or period unreadable)
-    select
-        coalesce(s.period, nullif(split_part(s.path, '/', 2), '')) as period,
-        case s.contract when %(commune)s then 'commune' else 'agency' end as submitter_type,
-        s.submitter_code, null::text as submitter_name, null::text as group_name,
-        null::text as submission_kind, null::date as deadline_on, 'rejected' as follow_up_reason,
-        null::integer as days_overdue, s.submission_id,
-        c.contact_name as own_name, c.contact_phone as own_phone,
-        null::text as previous_name, null::text as previous_phone,
-        null::text as registry_name, null::text as registry_phone, null::text as registry_email
-    from audit.submissions s
-    left join raw.submission_contacts c on c.submission_id = s.submission_id
-    where s.status = 'rejected'
-      and not exists (
-          select 1 from marts.fct_submission_status f
-          where f.submitter_type = case s.contract when %(commune)s then 'commune' else 'agency' end
-            and f.submitter_code = s.submitter_code
-            and f.period = s.period
-      )
-),
-
-listed as (
-    select * from attributed
-    union all
-    select * from unattributed
-)
-
-select
-    listed.*,
-    s.path as latest_path,
-    date_trunc('minute', s.received_at at time zone 'Asia/Ho_Chi_Minh') as latest_received_at,
-    problem.message_vi as first_problem_vi,
-    problem.message_en as first_problem_en
-from listed
-left join audit.submissions s on s.submission_id = listed.submission_id
-left join lateral (
-    select p.message_vi, p.message_en
-    from audit.submission_problems p
-    where p.submission_id = listed.submission_id and p.severity = 'error'
-    order by p.problem_id
-    limit 1
-) as problem on true
-order by listed.period, listed.submitter_type, listed.group_name nulls last, listed.submitter_code
+select *
+  from restricted.rst_follow_up_list
+ order by period, submitter_type, group_name nulls last, submitter_code, submission_kind, submission_id
 """
 
 # (key, Vietnamese header, English header, column width)
@@ -186,8 +112,7 @@ def choose_contact(row: dict) -> dict:
 def follow_up_rows(conn: psycopg.Connection) -> list[dict]:
     """Every row of every period's follow-up list, contact chosen."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(FOLLOW_UP_SQL, {"commune": CONTRACT_OF["commune"],
-                                           "agency": CONTRACT_OF["agency"]}).fetchall()
+        rows = cur.execute(FOLLOW_UP_SQL).fetchall()
     out = []
     for row in rows:
         reason_vi, reason_en = REASONS[row["follow_up_reason"]]
@@ -264,8 +189,8 @@ def write_follow_up(conn: psycopg.Connection, landing_url: str,
     list of a period that no longer has anything to chase."""
     from airflow.sdk import ObjectStoragePath
 
-    as_of = as_of or _as_of(conn)
     rows = follow_up_rows(conn)
+    as_of = as_of or max((r["as_of_date"] for r in rows if r["as_of_date"]), default=dt.date.today())
     by_period: dict[str, list[dict]] = {}
     for row in rows:
         by_period.setdefault(period_file_name(row["period"]), []).append(row)
@@ -285,11 +210,6 @@ def write_follow_up(conn: psycopg.Connection, landing_url: str,
                 result.removed.append(str(old))
     log.info("follow-up lists: %d rows in %d period(s) written to %s", len(rows), len(by_period), folder)
     return result
-
-
-def _as_of(conn: psycopg.Connection) -> dt.date:
-    row = conn.execute("select max(as_of_date) from marts.fct_submission_status").fetchone()
-    return row[0] if row and row[0] else dt.date.today()
 
 
 def smtp_connection(conn_id: str = SMTP_CONN_ID):

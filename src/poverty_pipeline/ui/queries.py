@@ -1,5 +1,8 @@
-"""What the pages read: marts only (the BI surface), plus the feedback link of a submission
-from ``audit.submissions``. Selection and ordering only — every figure is computed in dbt."""
+"""What the pages read: dbt models — the marts (the BI surface), and for the Submissions page
+``restricted.rst_submission_status`` (where files and feedback reports lie) — plus the feedback
+link of one submission from ``audit.submissions``. Selection by period, area, standard or year,
+and ordering only: every join and figure is computed in dbt (the models are declared as the
+pages' exposures in ``dbt_project/models/exposures.yml``)."""
 
 from __future__ import annotations
 
@@ -45,13 +48,10 @@ def periods(conn: psycopg.Connection) -> list[dict]:
     """Every period of fct_submission_status, newest first (periods with no known end, such
     as a folder name no calendar knows, last), with how many files were expected and arrived."""
     return conn.execute("""
-        select period, max(period_end) as period_end,
-               count(*) filter (where is_expected) as expected,
-               count(*) filter (where is_received) as received,
-               count(*) filter (where is_expected and is_received) as expected_received
-          from marts.fct_submission_status
-         group by period
-         order by max(period_end) desc nulls last, period desc
+        select period, period_end, expected_count as expected, received_count as received,
+               expected_received_count as expected_received
+          from marts.rpt_submission_periods
+         order by period_end desc nulls last, period desc
     """).fetchall()
 
 
@@ -69,26 +69,15 @@ def default_period(rows: list[dict]) -> str | None:
 def submissions(conn: psycopg.Connection, period: str) -> list[dict]:
     """Each expected (or unexpectedly received) submission of ``period``, with the path and
     feedback report of its newest file."""
-    feedback = "files.feedback_url" if _has_column(conn, "audit", "submissions", "feedback_url") \
-        else "null::text"
-    return conn.execute(f"""
-        select status.submitter_type, status.submitter_code, status.submitter_name,
-               status.submission_kind, status.district_code, status.district_name,
-               coalesce(agency.agency_group_name_vi, status.agency_group) as agency_group_name,
-               status.deadline_on, status.is_expected, status.is_due,
-               status.is_received, status.file_count, status.rejected_file_count,
-               status.first_received_on, status.first_accepted_on, status.outcome,
-               status.timeliness, status.is_on_time, status.days_late, status.days_overdue,
-               status.latest_submission_id, files.path as latest_path,
-               {feedback} as feedback_url
-          from marts.fct_submission_status as status
-          left join audit.submissions as files
-            on files.submission_id = status.latest_submission_id
-          left join marts.dim_reporting_agency as agency
-            on status.submitter_type = 'agency' and agency.agency_code = status.submitter_code
-         where status.period = %s
-         order by status.submitter_type desc, status.submission_kind, status.district_code,
-                  status.agency_group, status.submitter_code
+    return conn.execute("""
+        select submitter_type, submitter_code, submitter_name, submission_kind, district_code,
+               district_name, agency_group_name, deadline_on, is_expected, is_due, is_received,
+               file_count, rejected_file_count, first_received_on, first_accepted_on, outcome,
+               timeliness, is_on_time, days_late, days_overdue, latest_submission_id,
+               latest_path, feedback_url
+          from restricted.rst_submission_status
+         where period = %s
+         order by submitter_type desc, submission_kind, district_code, agency_group, submitter_code
     """, (period,)).fetchall()
 
 
@@ -153,11 +142,9 @@ def poor_rates(conn: psycopg.Connection, standard_codes: list[str]) -> list[dict
 def districts(conn: psycopg.Connection) -> list[dict]:
     """The districts the indicators know (units before the 2025 reorganisation), by code."""
     return conn.execute("""
-        select area_code, max(area_name) as area_name
-          from marts.rpt_poverty_indicators_by_area
-         where area_level = 'district'
-         group by area_code
-         order by area_code
+        select distinct district_code as area_code, district_name as area_name
+          from marts.rpt_district_drilldown
+         order by district_code
     """).fetchall()
 
 
@@ -166,14 +153,10 @@ def district_rates(conn: psycopg.Connection, standard_codes: list[str], district
     rows after the district was abolished (its parent is then the province) included."""
     return conn.execute(f"""
         select {AREA_COLUMNS}
-          from marts.rpt_poverty_indicators_by_area
-         where standard_code = any(%s)
-           and ((area_level = 'district' and area_code = %s)
-                or (area_level = 'commune' and area_code in (
-                      select area_code from marts.rpt_poverty_indicators_by_area
-                       where area_level = 'commune' and parent_area_code = %s)))
+          from marts.rpt_district_drilldown
+         where standard_code = any(%s) and district_code = %s
          order by {AREA_ORDER}
-    """, (standard_codes, district, district)).fetchall()
+    """, (standard_codes, district)).fetchall()
 
 
 def commune_rates(conn: psycopg.Connection, standard_codes: list[str], commune: str) -> list[dict]:
@@ -245,18 +228,12 @@ def task_completion(conn: psycopg.Connection, year: int) -> list[dict]:
     """Per agency × assigned task, its standing in its latest reported period of ``year``
     (activities are cumulative through the year, so the latest report is the year's state)."""
     return conn.execute("""
-        select distinct on (completion.agency_code, completion.task_code)
-               completion.agency_code, agency.agency_name_vi, agency.agency_name_en,
-               completion.task_code, task.task_title_vi, completion.period,
-               completion.has_current_report, completion.activities_reported,
-               completion.activities_completed, completion.activities_overdue,
-               completion.completion_rate
-          from marts.fct_task_completion as completion
-          left join marts.dim_reporting_agency as agency using (agency_code)
-          left join marts.dim_plan_task as task using (task_code)
-         where completion.period_year = %s and completion.is_assigned_task
-         order by completion.agency_code, completion.task_code,
-                  completion.has_current_report desc, completion.period_end desc
+        select agency_code, agency_name_vi, agency_name_en, task_code, task_title_vi, period,
+               has_current_report, activities_reported, activities_completed,
+               activities_overdue, completion_rate
+          from marts.rpt_task_completion_by_year
+         where period_year = %s
+         order by agency_code, task_code
     """, (year,)).fetchall()
 
 

@@ -22,7 +22,7 @@ BI_ROLE_ENV = "POVERTY_BI_READER_ROLE"  # another name, e.g. for tests sharing o
 BI_PASSWORD_ENV = "POVERTY_BI_READER_PASSWORD"
 BI_SCHEMA = "marts"
 # Schemas with personal data or internals: nobody but the owner (the pipeline's role) reads them.
-PRIVATE_SCHEMAS = ("raw", "audit", "staging", "intermediate", "reference", "quality")
+PRIVATE_SCHEMAS = ("raw", "audit", "staging", "intermediate", "reference", "quality", "restricted")
 
 # The commune contract's raw tables (sheet → table); each contract names its own in its YAML.
 RAW_TABLES = load_contract().raw_tables

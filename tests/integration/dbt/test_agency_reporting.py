@@ -151,7 +151,7 @@ def built(warehouse_url: str, load_submission, run_dbt, tmp_path_factory) -> str
     target = tmp_path_factory.mktemp("dbt_target")
     # only these marts and what they read; tests that also read other models are left out
     run_dbt(warehouse_url, target, "build", "--select", "+path:models/marts/tasks",
-            "+path:models/marts/reporting", "--indirect-selection", "cautious",
+            "+path:models/marts/reporting", "+rst_follow_up_list", "--indirect-selection", "cautious",
             "--vars", json.dumps({"reporting_as_of": AS_OF.isoformat()}))
     return warehouse_url
 

@@ -22,7 +22,7 @@ successions as (
 chains (submitted_code, commune_code, since, merged_on) as (
 
     select distinct
-        commune_code,
+        commune_code as submitted_code,
         commune_code,
         '-infinity'::date,
         null::date

@@ -45,7 +45,9 @@ previous_on_territory as (
     inner join code_periods as territory
         on
             previous.commune_code = territory.submitted_code
-            and {{ within_period(review_date('previous.review_year + 1'), 'territory.period_from', 'territory.period_to') }}
+            and {{ within_period(
+                review_date('previous.review_year + 1'), 'territory.period_from', 'territory.period_to'
+            ) }}
 
 ),
 

@@ -78,7 +78,9 @@ final as (
     left join code_periods as on_review_date
         on
             current_reviews.commune_code = on_review_date.submitted_code
-            and {{ within_period('current_reviews.review_date', 'on_review_date.period_from', 'on_review_date.period_to') }}
+            and {{ within_period(
+                'current_reviews.review_date', 'on_review_date.period_from', 'on_review_date.period_to'
+            ) }}
     left join code_periods as today
         on
             current_reviews.commune_code = today.submitted_code

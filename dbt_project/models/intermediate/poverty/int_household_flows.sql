@@ -140,7 +140,7 @@ gone as (
         last_year.area_type as area_type,
         last_year.member_count as member_count,
         last_year.household_state as previous_state,
-        exists (
+        exists(
             select 1
             from reviewed_codes
             where

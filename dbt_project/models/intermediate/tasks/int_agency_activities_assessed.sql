@@ -68,7 +68,7 @@ assessed as (
     from reported
     window activity_history as (
         partition by reported.agency_code, reported.activity_code
-        order by reported.period_end, reported.period_start desc, reported.period
+        order by reported.period_end asc, reported.period_start desc, reported.period asc
     )
 
 ),
