@@ -8,12 +8,13 @@ from __future__ import annotations
 import copy
 
 import pytest
+from support import ingest_checks
 from support.databases import throwaway_database
+from support.ingest_checks import problems
 
-from poverty_pipeline.ingest.batch import ingest_files
 from poverty_pipeline.ingest.discover import content_hash, new_files
 from poverty_pipeline.samples.agencies import to_json_bytes, to_xlsx_bytes
-from poverty_pipeline.warehouse.database import connect, ensure_schema
+from poverty_pipeline.warehouse.database import connect
 
 CONTRACT = "agency_task_report"
 
@@ -58,31 +59,11 @@ def land(landing, name: str, data: bytes, period: str = "2024-Q1"):
 
 
 def run_ingest(url: str, landing) -> dict[str, str]:
-    with connect(url, autocommit=True) as conn:
-        ensure_schema(conn)
-        files = new_files(conn, landing.as_uri(), "agencies")
-        report_ = ingest_files(conn, landing.as_uri(), files, run_id="test", contract_name=CONTRACT)
-    return {o.path: o.status for o in report_.outcomes}
-
-
-def problems(url: str, path: str) -> list[tuple]:
-    with connect(url) as conn:
-        return conn.execute(
-            """
-            select p.severity, p.sheet, p.row_number, p.column_name, p.value, p.rule
-              from audit.submission_problems p join audit.submissions s using (submission_id)
-             where s.path = %s order by p.problem_id
-            """,
-            (path,),
-        ).fetchall()
+    return ingest_checks.run_ingest(url, landing, "agencies", CONTRACT)
 
 
 def raw_counts(url: str) -> dict[str, int]:
-    with connect(url) as conn:
-        return {
-            table: conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
-            for table in ("agency_report_info", "agency_activities")
-        }
+    return ingest_checks.raw_counts(url, ("agency_report_info", "agency_activities"))
 
 
 GOOD = report()

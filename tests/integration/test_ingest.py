@@ -5,39 +5,21 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from support import ingest_checks
 from support.builders import household, json_bytes, land, submission, variant, xlsx_bytes
+from support.ingest_checks import problems
 
-from poverty_pipeline.ingest.batch import ingest_files
-from poverty_pipeline.ingest.discover import content_hash, new_files
-from poverty_pipeline.warehouse.database import connect, ensure_schema
+from poverty_pipeline.ingest.discover import content_hash
+from poverty_pipeline.warehouse.database import connect
 
 
 def run_ingest(url: str, landing) -> dict[str, str]:
-    with connect(url, autocommit=True) as conn:
-        ensure_schema(conn)
-        files = new_files(conn, landing.as_uri(), "communes")
-        report = ingest_files(conn, landing.as_uri(), files, run_id="test")
-    return {o.path: o.status for o in report.outcomes}
-
-
-def problems(url: str, path: str) -> list[tuple]:
-    with connect(url) as conn:
-        return conn.execute(
-            """
-            select p.severity, p.sheet, p.row_number, p.column_name, p.value, p.rule
-              from audit.submission_problems p join audit.submissions s using (submission_id)
-             where s.path = %s order by p.problem_id
-            """,
-            (path,),
-        ).fetchall()
+    return ingest_checks.run_ingest(url, landing)
 
 
 def raw_counts(url: str) -> dict[str, int]:
-    with connect(url) as conn:
-        return {
-            table: conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
-            for table in ("commune_submission_info", "commune_area_totals", "commune_households")
-        }
+    return ingest_checks.raw_counts(
+        url, ("commune_submission_info", "commune_area_totals", "commune_households"))
 
 
 GOOD = submission()
