@@ -33,29 +33,23 @@ household_columns as (
 
 problems as (
 
+    {#- each side's rows that the other lacks -#}
+    {%- for failure, side, other in [
+        ('indicator without a weight', 'indicators', 'weights'),
+        ('weight of an unknown indicator', 'weights', 'indicators'),
+    ] %}
     select
-        'indicator without a weight' as failure,
-        indicators.standard_code || '.' || indicators.indicator_code as item
-    from indicators
-    left join weights
+        '{{ failure }}' as failure,
+        {{ side }}.standard_code || '.' || {{ side }}.indicator_code as item
+    from {{ side }}
+    left join {{ other }}
         on
-            indicators.standard_code = weights.standard_code
-            and indicators.indicator_code = weights.indicator_code
-    where weights.indicator_code is null
+            {{ side }}.standard_code = {{ other }}.standard_code
+            and {{ side }}.indicator_code = {{ other }}.indicator_code
+    where {{ other }}.indicator_code is null
 
     union all
-
-    select
-        'weight of an unknown indicator' as failure,
-        weights.standard_code || '.' || weights.indicator_code as item
-    from weights
-    left join indicators
-        on
-            weights.standard_code = indicators.standard_code
-            and weights.indicator_code = indicators.indicator_code
-    where indicators.indicator_code is null
-
-    union all
+    {% endfor %}
 
     select
         'weight not positive' as failure,
