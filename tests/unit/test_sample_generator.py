@@ -3,11 +3,13 @@ classification and the household panel across review years."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
 import json
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 from python_calamine import CalamineWorkbook
@@ -22,28 +24,13 @@ CONTRACT = load_contract()
 FLAG_CODES = [f.code for f in CONTRACT.sheets["danh_sach_ho"].fields if f.type == "flag"]
 ND07 = [c for c in FLAG_CODES if c.startswith("td_")]
 LINE = {"nong_thon": 1_500_000, "thanh_thi": 2_000_000}
-CAUSES = {
-    "thieu_dat",
-    "thieu_von",
-    "thieu_lao_dong",
-    "thieu_cong_cu",
-    "thieu_kien_thuc",
-    "thieu_ky_nang",
-    "om_dau",
-    "khac",
-}
-NEEDS = {
-    "von_vay",
-    "dat_san_xuat",
-    "dao_tao_nghe",
-    "viec_lam",
-    "nha_o",
-    "nuoc_ve_sinh",
-    "bhyt",
-    "giao_duc",
-    "thong_tin",
-    "khac",
-}
+# The codes the warehouse counts (a "list_contains" row of ref_household_characteristics), so a
+# generated code the marts would miss fails here.
+with (Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "reference"
+      / "ref_household_characteristics.csv").open(encoding="utf-8") as _seed:
+    _COUNTED = [r for r in csv.DictReader(_seed) if r["match_rule"] == "list_contains"]
+CAUSES = {r["match_value"] for r in _COUNTED if r["characteristic_type"] == "poverty_cause"}
+NEEDS = {r["match_value"] for r in _COUNTED if r["characteristic_type"] == "support_need"}
 SAMPLE = ["28249", "28261", "28387", "28528", "28540", "28753"]
 
 
