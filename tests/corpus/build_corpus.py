@@ -28,7 +28,7 @@ import xlsxwriter
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests/support/builders.py
 
-from support.builders import household, submission  # noqa: E402
+from support.builders import agency_report, household, submission  # noqa: E402
 
 from poverty_pipeline.ingest.vietnamese_encodings import encode, encode_cp1258  # noqa: E402
 from poverty_pipeline.reference.contract import load_contract  # noqa: E402
@@ -149,28 +149,6 @@ def ole_file(streams: dict[str, bytes]) -> bytes:
 
 def commune(ma_xa: str, **info) -> dict:
     return submission(ma_xa=ma_xa, **info)
-
-
-def agency(**info) -> dict:
-    def activity(code: str, **values) -> dict:
-        row = {"ma_nhiem_vu": "NV4", "ma_hoat_dong": code, "noi_dung": "Huy động kinh phí giảm nghèo",
-               "chi_tieu": None, "don_vi_tinh": None, "ke_hoach": None, "thuc_hien": None,
-               "nguon_kinh_phi": None, "trang_thai": "dang_thuc_hien", "han_hoan_thanh": None,
-               "ngay_hoan_thanh": None, "ghi_chu": None}
-        row.update(values)
-        return row
-
-    return {
-        "thong_tin": {"ma_don_vi": "STC", "ky_bao_cao": "2024-Q1", "nguoi_lap": "Lê Thị Cúc",
-                      "ngay_lap": "2024-04-05", **info},
-        "hoat_dong": [
-            activity("HD-01", chi_tieu="kinh_phi_huy_dong", don_vi_tinh="dong", ke_hoach=500_000_000,
-                     thuc_hien=200_000_000, nguon_kinh_phi="ngan_sach", han_hoan_thanh="2024-06-30"),
-            activity("HD-02", chi_tieu="so_lop_tap_huan", don_vi_tinh="lop", ke_hoach=2, thuc_hien=2,
-                     trang_thai="hoan_thanh", han_hoan_thanh="2024-03-31", ngay_hoan_thanh="2024-03-20"),
-            activity("HD-03", noi_dung="Rà soát cơ chế phân bổ vốn", trang_thai="chua_thuc_hien"),
-        ],
-    }
 
 
 def vietnamese(ma_xa: str) -> dict:
@@ -383,24 +361,24 @@ def cases() -> dict[str, bytes]:
         files[name] = as_json(commune(code))
 
     # -- agency reports (landed under agencies/2024-Q1/ unless expected.yml says otherwise)
-    doc = agency(ngay_lap="05/04/2024")
+    doc = agency_report(ngay_lap="05/04/2024")
     doc = set_activity(doc, 1, ngay_hoan_thanh="20/03/2024", han_hoan_thanh="31/03/2024")
     files["agency_ddmmyyyy.xlsx"] = agency_xlsx(doc, labels=True)
-    files["agency_date_future.json"] = as_json(agency(ma_don_vi="SNNPTNT", ngay_lap="2099-01-01"))
-    doc = set_activity(agency(ma_don_vi="SLDTBXH"), 0, ke_hoach="500.000.000", thuc_hien="1.500.000,5")
+    files["agency_date_future.json"] = as_json(agency_report(ma_don_vi="SNNPTNT", ngay_lap="2099-01-01"))
+    doc = set_activity(agency_report(ma_don_vi="SLDTBXH"), 0, ke_hoach="500.000.000", thuc_hien="1.500.000,5")
     files["agency_thousands.json"] = as_json(doc)
-    text = as_json(set_activity(agency(ma_don_vi="SYT"), 0, ke_hoach=-5)).decode()
+    text = as_json(set_activity(agency_report(ma_don_vi="SYT"), 0, ke_hoach=-5)).decode()
     text = text.replace('"thuc_hien": 200000000', '"thuc_hien": NaN', 1)
     files["agency_negative_nan.json"] = text.encode()
-    files["agency_tcvn3.xlsx"] = agency_xlsx(map_text(agency(ma_don_vi="SGDDT"), tcvn3), labels=True)
-    files["agency_vni.json"] = encode(json.dumps(agency(ma_don_vi="SXD"), ensure_ascii=False),
+    files["agency_tcvn3.xlsx"] = agency_xlsx(map_text(agency_report(ma_don_vi="SGDDT"), tcvn3), labels=True)
+    files["agency_vni.json"] = encode(json.dumps(agency_report(ma_don_vi="SXD"), ensure_ascii=False),
                                       "VNI").encode("latin-1")
-    files["agency_wrong_period.json"] = as_json(agency(ma_don_vi="NHCSXH"))
-    doc = agency(ma_don_vi="SKHDT")
+    files["agency_wrong_period.json"] = as_json(agency_report(ma_don_vi="NHCSXH"))
+    doc = agency_report(ma_don_vi="SKHDT")
     doc["hoat_dong"][2]["noi_dung"] = '=HYPERLINK("http://example.invalid","Bấm")'
     doc["hoat_dong"][0]["ghi_chu_them"] = "cột thêm"
     files["agency_formula_text_extra_column.xlsx"] = agency_xlsx(doc)
-    files["agency_duplicate_keys.json"] = as_json(agency(ma_don_vi="STTTT")).replace(
+    files["agency_duplicate_keys.json"] = as_json(agency_report(ma_don_vi="STTTT")).replace(
         b'"ma_hoat_dong": "HD-02",', b'"ma_hoat_dong": "HD-02",\n   "ma_hoat_dong": "HD-09",', 1)
     files.update(fault_cases())
     return files
@@ -462,7 +440,7 @@ def fault_cases() -> dict[str, bytes]:
     # -- a file speaks only for its own submitter
     files["other_commune_folder.json"] = as_json(commune("28252"))
     files["own_commune_folder.json"] = as_json(commune("28483"))
-    files["agency_other_folder.json"] = as_json(agency(ma_don_vi="SXD"))
+    files["agency_other_folder.json"] = as_json(agency_report(ma_don_vi="SXD"))
     # -- a value the suites let through but PostgreSQL refuses (jsonb has no Infinity)
     files["infinity_extra_column.json"] = as_json(commune("28486")).replace(
         b'"ma_ho": "HO001",', b'"ma_ho": "HO001",\n   "so_tien_vay": 1e400,', 1)

@@ -9,6 +9,7 @@ import copy
 
 import pytest
 from support import ingest_checks
+from support.builders import agency_activity, agency_report
 from support.databases import throwaway_database
 from support.ingest_checks import problems
 
@@ -17,31 +18,6 @@ from poverty_pipeline.samples.agencies import to_json_bytes, to_xlsx_bytes
 from poverty_pipeline.warehouse.database import connect
 
 CONTRACT = "agency_task_report"
-
-
-def activity(code: str, **values) -> dict:
-    row = {"ma_nhiem_vu": "NV4", "ma_hoat_dong": code, "noi_dung": "Huy động kinh phí giảm nghèo",
-           "chi_tieu": None, "don_vi_tinh": None, "ke_hoach": None, "thuc_hien": None,
-           "nguon_kinh_phi": None, "trang_thai": "dang_thuc_hien", "han_hoan_thanh": None,
-           "ngay_hoan_thanh": None, "ghi_chu": None}
-    row.update(values)
-    return row
-
-
-def report(ma_don_vi: str = "STC", period: str = "2024-Q1", activities: list[dict] | None = None,
-           **info) -> dict:
-    activities = activities if activities is not None else [
-        activity("HD-01", chi_tieu="kinh_phi_huy_dong", don_vi_tinh="dong", ke_hoach=500_000_000,
-                 thuc_hien=200_000_000, nguon_kinh_phi="ngan_sach", han_hoan_thanh="2024-06-30"),
-        activity("HD-02", chi_tieu="so_lop_tap_huan", don_vi_tinh="lop", ke_hoach=2, thuc_hien=2,
-                 trang_thai="hoan_thanh", han_hoan_thanh="2024-03-31", ngay_hoan_thanh="2024-03-20"),
-        activity("HD-03", noi_dung="Rà soát cơ chế phân bổ vốn", trang_thai="chua_thuc_hien"),
-    ]
-    return {
-        "thong_tin": {"ma_don_vi": ma_don_vi, "ky_bao_cao": period, "nguoi_lap": "Lê Thị Cúc",
-                      "ngay_lap": "2024-04-05", **info},
-        "hoat_dong": activities,
-    }
 
 
 def changed(doc: dict, row: int, **values) -> dict:
@@ -66,13 +42,13 @@ def raw_counts(url: str) -> dict[str, int]:
     return ingest_checks.raw_counts(url, ("agency_report_info", "agency_activities"))
 
 
-GOOD = report()
+GOOD = agency_report()
 
 # name → (bytes, folder, expected problem rows: severity, sheet, row, column, value, rule).
 # JSON rows are the item's position in its list (thong_tin: 1 ma_don_vi, 2 ky_bao_cao, 3
 # nguoi_lap, 4 ngay_lap); xlsx rows are the spreadsheet's (header = row 1).
 BAD_CASES = {
-    "unknown_agency.json": (to_json_bytes(report(ma_don_vi="SXYZ")), "2024-Q1", [
+    "unknown_agency.json": (to_json_bytes(agency_report(ma_don_vi="SXYZ")), "2024-Q1", [
         ("error", "thong_tin", 1, "ma_don_vi", "SXYZ", "known_agency"),
     ]),
     "task_outside_plan.xlsx": (to_xlsx_bytes(changed(GOOD, 1, ma_nhiem_vu="NV7")), "2024-Q1", [
@@ -85,7 +61,7 @@ BAD_CASES = {
         to_json_bytes(changed(GOOD, 1, ngay_hoan_thanh="2024-04-20")), "2024-Q1", [
             ("error", "hoat_dong", 2, "ngay_hoan_thanh", "2024-04-20", "completion_not_after_report"),
         ]),
-    "period_differs_from_folder.json": (to_json_bytes(report(period="2024-Q2")), "2024-Q1", [
+    "period_differs_from_folder.json": (to_json_bytes(agency_report(period="2024-Q2")), "2024-Q1", [
         ("error", "thong_tin", 2, "ky_bao_cao", "2024-Q2", "period_matches_path"),
     ]),
     "negative_quantities.xlsx": (
@@ -110,10 +86,10 @@ BAD_CASES = {
     "unknown_status.json": (to_json_bytes(changed(GOOD, 2, trang_thai="xong")), "2024-Q1", [
         ("error", "hoat_dong", 3, "trang_thai", "xong", "allowed_values"),
     ]),
-    "prepared_in_future.json": (to_json_bytes(report(ngay_lap="2099-01-01")), "2024-Q1", [
+    "prepared_in_future.json": (to_json_bytes(agency_report(ngay_lap="2099-01-01")), "2024-Q1", [
         ("error", "thong_tin", 4, "ngay_lap", "2099-01-01", "date_not_future"),
     ]),
-    "not_a_period.json": (to_json_bytes(report(period="Q1/2024")), "2024", [
+    "not_a_period.json": (to_json_bytes(agency_report(period="Q1/2024")), "2024", [
         ("error", "thong_tin", 2, "ky_bao_cao", "Q1/2024", "period_format"),
         ("error", "thong_tin", 2, "ky_bao_cao", "Q1/2024", "period_matches_path"),
     ]),
@@ -129,8 +105,8 @@ BAD_CASES = {
 }
 
 WARNED = changed(GOOD, 1, don_vi_tinh="buoi")  # an unusual unit: accepted with a warning
-LOWER_CASE = report(ma_don_vi="ubnd-815", activities=[  # codes and values matched like headers
-    activity("A1", ma_nhiem_vu="nv3", chi_tieu="So ho duoc ho tro", don_vi_tinh="Hộ", ke_hoach=10,
+LOWER_CASE = agency_report(ma_don_vi="ubnd-815", activities=[  # codes and values matched like headers
+    agency_activity("A1", ma_nhiem_vu="nv3", chi_tieu="So ho duoc ho tro", don_vi_tinh="Hộ", ke_hoach=10,
              thuc_hien=4, trang_thai="Đang thực hiện"),
 ])
 
@@ -141,9 +117,10 @@ def mixed_run(tmp_path_factory):
     with throwaway_database("agency_ingest") as url:
         landing = tmp_path_factory.mktemp("landing")
         land(landing, "good.xlsx", to_xlsx_bytes(GOOD, headers="label"))
-        land(landing, "good_json_other_agency.json", to_json_bytes(report(ma_don_vi="SNNPTNT")))
+        land(landing, "good_json_other_agency.json", to_json_bytes(agency_report(ma_don_vi="SNNPTNT")))
         land(landing, "lower_case_codes.json", to_json_bytes(LOWER_CASE))
-        land(landing, "warned.xlsx", to_xlsx_bytes(report(ma_don_vi="HND", activities=WARNED["hoat_dong"])))
+        land(landing, "warned.xlsx",
+             to_xlsx_bytes(agency_report(ma_don_vi="HND", activities=WARNED["hoat_dong"])))
         for file_name, (data, folder, _) in BAD_CASES.items():
             land(landing, file_name, data, folder)
         yield url, run_ingest(url, landing)
@@ -238,11 +215,11 @@ def test_values_load_typed_and_canonical(mixed_run):
 
 
 def test_newest_accepted_report_of_an_agency_for_a_period_supersedes(warehouse, landing):
-    first = report()
+    first = agency_report()
     correction = changed(first, 0, thuc_hien=250_000_000)
     land(landing, "v1.json", to_json_bytes(first))
-    land(landing, "other_agency.json", to_json_bytes(report(ma_don_vi="SNNPTNT")))
-    land(landing, "other_period.json", to_json_bytes(report(period="2024-Q2")), period="2024-Q2")
+    land(landing, "other_agency.json", to_json_bytes(agency_report(ma_don_vi="SNNPTNT")))
+    land(landing, "other_period.json", to_json_bytes(agency_report(period="2024-Q2")), period="2024-Q2")
     run_ingest(warehouse, landing)
     land(landing, "v2.json", to_json_bytes(correction))
     run_ingest(warehouse, landing)
@@ -277,7 +254,7 @@ def test_same_report_twice_loads_once_and_communes_are_left_alone(warehouse, lan
 
 
 def test_lower_case_quarter_folder_is_the_same_period(warehouse, landing):
-    land(landing, "q.json", to_json_bytes(report(period="2024-q1")), period="2024-q1")
+    land(landing, "q.json", to_json_bytes(agency_report(period="2024-q1")), period="2024-q1")
     assert run_ingest(warehouse, landing) == {"agencies/2024-q1/q.json": "accepted"}
     with connect(warehouse) as conn:
         assert conn.execute("select period, ky_bao_cao from audit.submissions "

@@ -47,6 +47,37 @@ def submission(ma_xa: str = "28249", year: int = 2021, households: list[dict] | 
     }
 
 
+def agency_activity(code: str, **values) -> dict:
+    """A row of an agency report's activity sheet (hoat_dong)."""
+    row = {"ma_nhiem_vu": "NV4", "ma_hoat_dong": code, "noi_dung": "Huy động kinh phí giảm nghèo",
+           "chi_tieu": None, "don_vi_tinh": None, "ke_hoach": None, "thuc_hien": None,
+           "nguon_kinh_phi": None, "trang_thai": "dang_thuc_hien", "han_hoan_thanh": None,
+           "ngay_hoan_thanh": None, "ghi_chu": None}
+    row.update(values)
+    return row
+
+
+def agency_report(ma_don_vi: str = "STC", period: str = "2024-Q1",
+                  activities: list[dict] | None = None, **info) -> dict:
+    """An agency task report (contract agency_task_report): three activities by default, one
+    in progress with figures, one done, one not started."""
+    activities = activities if activities is not None else [
+        agency_activity("HD-01", chi_tieu="kinh_phi_huy_dong", don_vi_tinh="dong",
+                        ke_hoach=500_000_000, thuc_hien=200_000_000, nguon_kinh_phi="ngan_sach",
+                        han_hoan_thanh="2024-06-30"),
+        agency_activity("HD-02", chi_tieu="so_lop_tap_huan", don_vi_tinh="lop", ke_hoach=2,
+                        thuc_hien=2, trang_thai="hoan_thanh", han_hoan_thanh="2024-03-31",
+                        ngay_hoan_thanh="2024-03-20"),
+        agency_activity("HD-03", noi_dung="Rà soát cơ chế phân bổ vốn",
+                        trang_thai="chua_thuc_hien"),
+    ]
+    return {
+        "thong_tin": {"ma_don_vi": ma_don_vi, "ky_bao_cao": period, "nguoi_lap": "Lê Thị Cúc",
+                      "ngay_lap": "2024-04-05", **info},
+        "hoat_dong": activities,
+    }
+
+
 def variant(doc: dict, **changes) -> dict:
     out = copy.deepcopy(doc)
     for key, value in changes.items():
