@@ -636,26 +636,29 @@ def _guide(ws, contract: Contract, rules: dict[str, dict[str, ColumnRule]], form
             ws.merge_range(r, 0, r, 3, text, fmt)
             ws.set_row(r, 15 * max(1, -(-len(text) // 150)) + 3)
         r += 1
-    r += 1
-    ws.write_string(r, 0, "CÁC CỘT / THE COLUMNS", formats.heading)
-    r += 1
-    for c, head in enumerate(("Cột / column", "Mã cột / code", "Cách điền", "How to fill")):
-        ws.write_string(r, c, head, formats.header)
-    r += 1
+
+    def table_head(r: int, title: str, heads: tuple[str, ...]) -> int:
+        """A table's heading and column headers from row ``r``; returns the row after them."""
+        ws.write_string(r, 0, title, formats.heading)
+        for c, head in enumerate(heads):
+            ws.write_string(r + 1, c, head, formats.header)
+        return r + 2
+
+    def table_row(r: int, texts: tuple[str, ...]) -> int:
+        for c, text in enumerate(texts):
+            ws.write_string(r, c, text, formats.text)
+        return r + 1
+
+    r = table_head(r + 1, "CÁC CỘT / THE COLUMNS",
+                   ("Cột / column", "Mã cột / code", "Cách điền", "How to fill"))
     for sheet_name, sheet_rules in rules.items():
         ws.merge_range(r, 0, r, 3, f"Sheet {sheet_name}", formats.label)
         r += 1
         for rule in sheet_rules.values():
             vi, en = hint(rule)
-            for c, text in enumerate((rule.field.label, rule.field.code, vi, en)):
-                ws.write_string(r, c, text, formats.text)
-            r += 1
-    r += 1
-    ws.write_string(r, 0, "CÁC MÃ / THE CODES", formats.heading)
-    r += 1
-    for c, head in enumerate(("Cột / column", "Giá trị nhập / value to enter", "Nghĩa", "Meaning")):
-        ws.write_string(r, c, head, formats.header)
-    r += 1
+            r = table_row(r, (rule.field.label, rule.field.code, vi, en))
+    r = table_head(r + 1, "CÁC MÃ / THE CODES",
+                   ("Cột / column", "Giá trị nhập / value to enter", "Nghĩa", "Meaning"))
     for sheet_rules in rules.values():
         for rule in sheet_rules.values():
             codes = rule.codes or ([v for v in rule.values if isinstance(v, str)] if rule.values else [])
@@ -664,9 +667,7 @@ def _guide(ws, contract: Contract, rules: dict[str, dict[str, ColumnRule]], form
             for value in codes:
                 vi, en = rule.words.get(value, ("", ""))
                 shown = rule.shown(value) if not rule.codes else value
-                for c, text in enumerate((rule.field.label, str(shown), vi, en)):
-                    ws.write_string(r, c, text, formats.text)
-                r += 1
+                r = table_row(r, (rule.field.label, str(shown), vi, en))
     ws.protect("", {"format_columns": True, "format_rows": True})
 
 

@@ -36,6 +36,7 @@ import xlsxwriter
 from poverty_pipeline.reference import registry
 from poverty_pipeline.reference.contract import load_contract
 from poverty_pipeline.samples.names import GIVEN_FEMALE, GIVEN_MALE, MIDDLE_FEMALE, MIDDLE_MALE, SURNAMES
+from poverty_pipeline.samples.writers import write_cell
 
 CONTRACT = "agency_task_report"
 DEFAULT_YEARS = range(2021, 2026)
@@ -348,7 +349,7 @@ def to_xlsx_bytes(parts: dict, headers: str = "code", contract: str = CONTRACT,
                                 sheet.value_header["label" if use_label else "code"]])
             for r, (key, value) in enumerate(parts[name].items(), start=1):
                 ws.write_string(r, 0, label.get(key, key) if use_label else key)
-                _write(ws, r, 1, _date_text(value) if use_label and key in dates else value)
+                write_cell(ws, r, 1, _date_text(value) if use_label and key in dates else value)
         else:
             rows = parts[name]
             columns = [f.code for f in sheet.fields if any(f.code in row for row in rows)]
@@ -357,7 +358,7 @@ def to_xlsx_bytes(parts: dict, headers: str = "code", contract: str = CONTRACT,
             for r, row in enumerate(rows, start=1):
                 for c, code in enumerate(columns):
                     value = row.get(code)
-                    _write(ws, r, c, _date_text(value) if use_label and code in dates else value)
+                    write_cell(ws, r, c, _date_text(value) if use_label and code in dates else value)
     book.close()
     return buffer.getvalue()
 
@@ -369,15 +370,6 @@ def _date_text(value: object) -> object:
         except ValueError:
             return value
     return value
-
-
-def _write(ws, row: int, col: int, value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, str):
-        ws.write_string(row, col, value)
-    else:
-        ws.write_number(row, col, value)
 
 
 def render(report: AgencyReport) -> bytes:

@@ -67,7 +67,7 @@ def to_xlsx_bytes(parts: dict, headers: str = "code") -> bytes:
         v = info.get(fld.code)
         if fld.code == "ngay_lap" and use_label and v:
             v = dt.date.fromisoformat(v).strftime("%d/%m/%Y")
-        _write(ws, r, 1, v)
+        write_cell(ws, r, 1, v)
 
     for name in ("tong_hop", "danh_sach_ho"):
         sheet = contract.sheets[name]
@@ -89,7 +89,8 @@ def to_xlsx_bytes(parts: dict, headers: str = "code") -> bytes:
     return buf.getvalue()
 
 
-def _write(ws, row: int, col: int, v: object) -> None:
+def write_cell(ws, row: int, col: int, v: object) -> None:
+    """Write a value of a sample as its type (text or number); leave the cell empty for None."""
     if v is None:
         return
     if isinstance(v, str):
