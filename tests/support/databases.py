@@ -1,5 +1,5 @@
-"""Create and drop the uniquely named databases tests work in (importable from any test module,
-unlike a conftest)."""
+"""Create and drop the uniquely named databases tests work in, and read rows from them
+(importable from any test module, unlike a conftest)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from psycopg.rows import dict_row
 
 
 def database_url(server_url: str, dbname: str) -> str:
@@ -40,3 +41,9 @@ def throwaway_database(prefix: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(name)
+
+
+def dict_rows(url: str, query: str, *params) -> list[dict]:
+    """The rows of ``query`` in the database at ``url``, each a dict by column name."""
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(query, params).fetchall()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
+from support.databases import dict_rows
 
 from poverty_pipeline.reference.admin_units import successions_2025_from_package
 
@@ -38,14 +38,9 @@ def built(warehouse_url: str, load_generated, run_dbt, tmp_path_factory) -> str:
     return warehouse_url
 
 
-def _rows(url: str, query: str, *params) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
-
-
 def _by_area(url: str, table: str, level: str, extra: str = "") -> dict[tuple, dict]:
-    rows = _rows(url, f"select * from marts.{table} where area_level = %s and standard_code = %s {extra}",
-                 level, ND07)
+    rows = dict_rows(url, f"select * from marts.{table} where area_level = %s and standard_code = %s {extra}",
+                     level, ND07)
     return {(r["area_code"], r["review_year"]): r for r in rows}
 
 

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
+from support.databases import dict_rows
 
 from poverty_pipeline.reference import admin_units, registry
 from poverty_pipeline.reference.contract import load_contract
@@ -156,14 +156,11 @@ def built(warehouse_url: str, load_submission, run_dbt, tmp_path_factory) -> str
     return warehouse_url
 
 
-def rows(url: str, query: str, *params) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
-
-
 def status(url: str, submitter_code: str, period: str, kind: str | None = None) -> dict:
-    found = rows(url, "select * from marts.fct_submission_status where submitter_code = %s and period = %s "
-                      "and (%s::text is null or submission_kind = %s)", submitter_code, period, kind, kind)
+    found = dict_rows(url, "select * from marts.fct_submission_status "
+                           "where submitter_code = %s and period = %s "
+                           "and (%s::text is null or submission_kind = %s)",
+                      submitter_code, period, kind, kind)
     assert len(found) == 1, found
     return found[0]
 
@@ -214,7 +211,7 @@ def test_submission_status(built, code, period, kind, expected):
 
 
 def test_every_commune_and_agency_is_expected(built):
-    counts = {(r["submission_kind"], r["period"]): r["n"] for r in rows(
+    counts = {(r["submission_kind"], r["period"]): r["n"] for r in dict_rows(
         built, "select submission_kind, period, count(*) as n from marts.fct_submission_status "
                "where is_expected group by 1, 2")}
     quarterly = [a for a in registry.agencies() if a["reporting_frequency"] == "quarterly"]
@@ -240,7 +237,7 @@ def test_reporting_rates(built):
     for a in registry.agencies():
         if a["reporting_frequency"] == "quarterly":
             group_size[a["agency_group"]] = group_size.get(a["agency_group"], 0) + 1
-    found = {(r["rollup_level"], r["rollup_code"], r["submission_kind"], r["period"]): r for r in rows(
+    found = {(r["rollup_level"], r["rollup_code"], r["submission_kind"], r["period"]): r for r in dict_rows(
         built, "select * from marts.rpt_reporting_rates where period in ('2023', '2024-Q1')")}
     columns = ("expected_count", "received_count", "accepted_count", "accepted_with_warnings_count",
                "on_time_count", "late_count", "rejected_count", "missing_count", "reporting_rate",
@@ -298,8 +295,9 @@ TASK_COLUMNS = ("is_expected", "has_current_report", "is_task_reported", "submis
      (True, False, False, None, 0, 0, 0, 0, 0, 0, 0, None, None, None, None, None)),
 ])
 def test_task_completion(built, agency, task, period, expected):
-    found = rows(built, "select * from marts.fct_task_completion where agency_code = %s and task_code = %s "
-                        "and period = %s", agency, task, period)
+    found = dict_rows(built, "select * from marts.fct_task_completion "
+                             "where agency_code = %s and task_code = %s and period = %s",
+                      agency, task, period)
     assert len(found) == 1
     actual = list(pick(found[0], *TASK_COLUMNS))
     for i in (11, 12):  # rates: compare as fractions
@@ -308,17 +306,17 @@ def test_task_completion(built, agency, task, period, expected):
 
 
 def test_every_expected_task_has_a_row(built):
-    found = rows(built, "select task_code, is_expected, is_task_reported from marts.fct_task_completion "
-                        "where agency_code = 'HND' and period = '2024-Q1' order by task_code")
+    found = dict_rows(built, "select task_code, is_expected, is_task_reported from marts.fct_task_completion "
+                             "where agency_code = 'HND' and period = '2024-Q1' order by task_code")
     assert [tuple(r.values()) for r in found] == [("NV2", True, False), ("NV3", True, True),
                                                   ("NV6", True, False)]
 
 
 def test_activity_progress(built):
-    found = rows(built, "select period, previous_period, achieved_cumulative_quantity, "
-                        "achieved_in_period_quantity, progress_rate, is_overdue "
-                        "from marts.fct_activity_progress "
-                        "where agency_code = 'STC' and activity_code = 'HD-01' order by period_end")
+    found = dict_rows(built, "select period, previous_period, achieved_cumulative_quantity, "
+                             "achieved_in_period_quantity, progress_rate, is_overdue "
+                             "from marts.fct_activity_progress "
+                             "where agency_code = 'STC' and activity_code = 'HD-01' order by period_end")
     assert [tuple(r.values()) for r in found] == [
         ("2023-Q4", None, 50_000_000, 50_000_000, Decimal("0.1"), False),
         ("2024-Q1", "2023-Q4", 250_000_000, 200_000_000, Decimal("0.5"), False),
@@ -330,7 +328,7 @@ def test_plan_results_by_year(built):
         *pick(r, "agency_count", "activity_count", "planned_cumulative_quantity",
               "achieved_cumulative_quantity", "achieved_in_year_quantity"),
         Fraction(r["cumulative_progress_rate"]).limit_denominator(1000))
-        for r in rows(built, "select * from marts.rpt_plan_results_by_year")}
+        for r in dict_rows(built, "select * from marts.rpt_plan_results_by_year")}
     assert found == {
         # NV4 funds by source: STC's HD-01, 50 M by the end of 2023, 250 M by its 2024-Q1 report
         (2023, "kinh_phi_huy_dong", "ngan_sach"): (1, 1, 500_000_000, 50_000_000, 50_000_000,

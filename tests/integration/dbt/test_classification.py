@@ -18,6 +18,7 @@ from typing import NamedTuple
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from support.databases import dict_rows
 
 from poverty_pipeline.reference.contract import load_contract
 from poverty_pipeline.warehouse.pii import household_key
@@ -269,11 +270,6 @@ def test_classification(classified, case: Case, standard: str):
     assert actual == expected, row
 
 
-def _rows(url: str, query: str, *params) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
-
-
 COUNT_COLUMNS = (
     "total_households", "total_members", "reviewed_households", "poor_households",
     "near_poor_households", "poor_members", "near_poor_members",
@@ -315,8 +311,8 @@ def _sum(keys) -> dict:
 
 
 def test_fct_poverty_indicators(built):
-    rows = _rows(built, "select * from marts.fct_poverty_indicators where review_year = %s",
-                 MARTS_YEAR)
+    rows = dict_rows(built, "select * from marts.fct_poverty_indicators where review_year = %s",
+                     MARTS_YEAR)
     actual = {(r["commune_code"], r["standard_code"]): r for r in rows}
     assert actual.keys() == EXPECTED_FCT.keys()
     submissions = {"28249": "a_correction", "28252": "b", "28297": "c"}
@@ -331,7 +327,7 @@ def test_fct_poverty_indicators(built):
 
 
 def test_rpt_poverty_indicators_by_area(built):
-    rows = _rows(
+    rows = dict_rows(
         built, "select * from marts.rpt_poverty_indicators_by_area where review_year = %s",
         MARTS_YEAR,
     )

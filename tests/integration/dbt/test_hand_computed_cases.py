@@ -69,9 +69,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 from support.builders import household as contract_household
 from support.builders import json_bytes, land, submission, variant, xlsx_bytes
+from support.databases import dict_rows
 from support.pipeline_helpers import ingest
 
 from poverty_pipeline.warehouse.pii import household_key
@@ -369,13 +369,8 @@ def built(warehouse_url: str, load_submission, run_dbt, tmp_path_factory) -> str
     return warehouse_url
 
 
-def rows(url: str, query: str, *params) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
-
-
 def one(url: str, query: str, *params) -> dict:
-    found = rows(url, query, *params)
+    found = dict_rows(url, query, *params)
     assert len(found) == 1, f"expected one row, got {len(found)}: {found}"
     return found[0]
 
@@ -393,7 +388,7 @@ def as_float(value):
 
 
 def test_every_file_gets_the_outcome_the_contract_promises(built):
-    found = {r["path"].rsplit("/", 1)[-1]: r["status"] for r in rows(
+    found = {r["path"].rsplit("/", 1)[-1]: r["status"] for r in dict_rows(
         built, "select path, status from audit.submissions "
                "where submission_id <> 'legacy-28516-2025'")}
     expected = dict.fromkeys([*FILES, *FIRST_FILES], "accepted")
@@ -410,7 +405,7 @@ def test_every_file_gets_the_outcome_the_contract_promises(built):
 
 
 def test_every_closed_code_gets_one_merged_commune_warning(built):
-    found = rows(built, """
+    found = dict_rows(built, """
         select s.submitter_code, p.severity, p.sheet, p.column_name
           from audit.submission_problems p join audit.submissions s using (submission_id)
          where p.rule = 'merged_commune' order by s.submitter_code""")
@@ -451,7 +446,7 @@ def test_each_review_knows_its_unit_and_since_when_its_code_is_merged(built, cod
 
 
 def test_a_missing_income_rejects_the_file_naming_row_and_column_and_loads_nothing(built):
-    problems = rows(built, """
+    problems = dict_rows(built, """
         select p.severity, p.sheet, p.row_number, p.column_name, p.rule
           from audit.submission_problems p join audit.submissions s using (submission_id)
          where s.path = 'communes/2025/28501_2025.xlsx' and p.severity = 'error'""")
@@ -462,7 +457,7 @@ def test_a_missing_income_rejects_the_file_naming_row_and_column_and_loads_nothi
         select count(*) as n from raw.commune_households h join audit.submissions s using (submission_id)
          where s.path = 'communes/2025/28501_2025.xlsx'""")
     assert loaded["n"] == 0
-    assert rows(built, "select 1 from marts.fct_poverty_indicators where commune_code = '28501'") == []
+    assert dict_rows(built, "select 1 from marts.fct_poverty_indicators where commune_code = '28501'") == []
 
 
 # --- classification at the lines -----------------------------------------------------------------
@@ -671,12 +666,12 @@ def test_qd59_deprivations_filled_from_proxies_count_in_the_censored_headcounts(
 def test_the_alkire_foster_marts_roll_up_to_todays_communes_too(built, mart):
     # docs/poverty-standards.md: the measure marts roll up to commune, district, province and current_commune
     # (the models' YAML names only the first three: their docs are incomplete, not the data)
-    levels = {r["area_level"] for r in rows(built, f"select distinct area_level from marts.{mart}")}
+    levels = {r["area_level"] for r in dict_rows(built, f"select distinct area_level from marts.{mart}")}
     assert levels == {"commune", "district", "province", "current_commune"}
 
 
 def test_contributions_of_a_standard_sum_to_one_in_every_area_with_poor(built):
-    found = rows(built, """
+    found = dict_rows(built, """
         select area_level, area_code, review_year, standard_code,
                sum(contribution_to_adjusted_headcount) as total
           from marts.rpt_alkire_foster_indicators_by_area
@@ -767,10 +762,10 @@ def test_each_household_flows_as_computed_by_hand(built, key, standard):
 
 def test_a_household_off_the_lists_in_both_years_has_no_flow_row(built):
     # A4 is on no list of 2022 or 2023; B3 on none of 2024 or 2025
-    assert rows(built, "select 1 from intermediate.int_household_flows where household_key = %s "
-                       "and review_year = 2023", household_key("28249", "A4")) == []
-    assert rows(built, "select 1 from intermediate.int_household_flows where household_key = %s "
-                       "and review_year = 2025", household_key("28252", "B3")) == []
+    assert dict_rows(built, "select 1 from intermediate.int_household_flows where household_key = %s "
+                            "and review_year = 2023", household_key("28249", "A4")) == []
+    assert dict_rows(built, "select 1 from intermediate.int_household_flows where household_key = %s "
+                            "and review_year = 2025", household_key("28252", "B3")) == []
 
 
 POOR_BLOCK = ("poor_start", "poor_escaped_to_near_poor", "poor_escaped_to_neither", "near_poor_to_poor",
@@ -911,7 +906,7 @@ def test_review_summary_rows_match_the_hand_computed_flows(built, key):
 
 @pytest.mark.parametrize("year", [2021, 2023, 2024])
 def test_flows_of_p_n_x_u_households_are_the_same_under_every_standard(built, year):
-    found = {r["standard_code"]: tuple(r[c] for c in POOR_BLOCK + NEAR_BLOCK) for r in rows(
+    found = {r["standard_code"]: tuple(r[c] for c in POOR_BLOCK + NEAR_BLOCK) for r in dict_rows(
         built, "select * from marts.rpt_review_summary where area_level = 'province' "
                "and review_year = %s and area_type = 'total'", year)}
     expected = SUMMARY[("province", "82", year, "total")]
@@ -924,7 +919,7 @@ def test_flows_of_p_n_x_u_households_are_the_same_under_every_standard(built, ye
 
 
 def test_every_review_summary_row_keeps_the_stock_flow_identities(built):
-    broken = rows(built, """
+    broken = dict_rows(built, """
         select area_level, area_code, review_year, standard_code, area_type
           from marts.rpt_review_summary
          where poor_end <> poor_start - poor_escaped - poor_left_review - poor_to_unclassifiable
@@ -943,7 +938,7 @@ def test_every_review_summary_row_keeps_the_stock_flow_identities(built):
     ("current_commune", "28366"), ("current_commune", "28306"),
 ])
 def test_start_plus_not_reviewed_equals_the_previous_end_on_the_same_territory(built, level, code):
-    found = {(r["review_year"], r["standard_code"]): r for r in rows(
+    found = {(r["review_year"], r["standard_code"]): r for r in dict_rows(
         built, "select * from marts.rpt_review_summary where area_level = %s and area_code = %s "
                "and area_type = 'total'", level, code)}
     checked = 0
@@ -1044,7 +1039,7 @@ def test_the_province_under_the_other_standards(built, standard, year, expected)
 # --- the reorganisations -------------------------------------------------------------------------
 
 def test_closed_codes_count_for_their_successor_and_get_no_row_of_their_own(built):
-    found = {r["commune_code"]: r for r in rows(
+    found = {r["commune_code"]: r for r in dict_rows(
         built, "select * from marts.fct_poverty_indicators where review_year = 2024 "
                "and standard_code = %s", ND07)}
     assert sorted(found) == ["28249", "28252", "28261", "28300", "28519"]
@@ -1056,11 +1051,11 @@ def test_closed_codes_count_for_their_successor_and_get_no_row_of_their_own(buil
 
 
 def test_a_household_listed_by_two_closed_codes_counts_once_from_the_newest_review(built):
-    found = rows(built, """
+    found = dict_rows(built, """
         select submitted_commune_code, commune_code, classification
           from intermediate.int_households_classified
          where household_key = %s and review_year = 2025 and standard_code = %s""",
-                 household_key("28546", "Y1"), ND07)
+                      household_key("28546", "Y1"), ND07)
     assert found == [{"submitted_commune_code": "28546", "commune_code": "28564",
                       "classification": "neither"}]
     fact = one(built, "select submission_count, submitted_commune_codes, reviewed_households, "
@@ -1071,15 +1066,15 @@ def test_a_household_listed_by_two_closed_codes_counts_once_from_the_newest_revi
 
 
 def test_a_household_listed_twice_counts_once_from_the_successors_review(built):
-    found = rows(built, """
+    found = dict_rows(built, """
         select submitted_commune_code, classification from intermediate.int_households_classified
          where household_key = %s and review_year = 2024 and standard_code = %s""",
-                 household_key("28531", "L1"), ND07)
+                      household_key("28531", "L1"), ND07)
     assert found == [{"submitted_commune_code": "28519", "classification": "poor"}]
 
 
 def test_each_duplicate_row_gets_a_warning_naming_the_review_it_counts_from(built):
-    found = rows(built, """
+    found = dict_rows(built, """
         select d.row_number, d.column_name, d.expected_value
           from marts.rpt_submission_discrepancies d join audit.submissions s using (submission_id)
          where d.rule = 'reconcile_duplicate_household' order by d.row_number""")
@@ -1097,7 +1092,7 @@ def test_each_duplicate_row_gets_a_warning_naming_the_review_it_counts_from(buil
     ("28363", 2022, "28366"),  # Hậu Mỹ Bắc B → Xã Hậu Mỹ
 ])
 def test_every_commune_row_knows_todays_commune(built, code, year, current):
-    found = {r["current_commune_code"] for r in rows(
+    found = {r["current_commune_code"] for r in dict_rows(
         built, "select current_commune_code from marts.fct_poverty_indicators "
                "where commune_code = %s and review_year = %s", code, year)}
     assert found == {current}
@@ -1117,12 +1112,12 @@ def test_dim_commune_has_the_documented_number_of_units_on_each_day(built, day, 
 
 def test_a_monthly_review_is_not_a_periodic_result(built):
     # A9 appears only on the June 2024 monthly review of Phường 5
-    assert rows(built, "select 1 from intermediate.int_households_classified where household_key = %s",
-                household_key("28249", "A9")) == []
+    assert dict_rows(built, "select 1 from intermediate.int_households_classified where household_key = %s",
+                     household_key("28249", "A9")) == []
 
 
 def test_the_discrepancies_are_exactly_the_duplicates_and_the_legacy_count(built):
-    found = rows(built, """
+    found = dict_rows(built, """
         select d.commune_code, d.review_year, d.sheet, d.row_number, d.column_name, d.rule
           from marts.rpt_submission_discrepancies d
          order by d.commune_code, d.row_number, d.rule""")
@@ -1144,7 +1139,7 @@ def test_the_discrepancies_are_exactly_the_duplicates_and_the_legacy_count(built
 ])
 def test_only_the_standard_in_force_is_official(built, year, standard, official):
     for mart in ("rpt_poverty_indicators_by_area", "rpt_review_summary", "rpt_alkire_foster_by_area"):
-        found = {r["is_official_standard"] for r in rows(
+        found = {r["is_official_standard"] for r in dict_rows(
             built, f"select distinct is_official_standard from marts.{mart} "
                    "where review_year = %s and standard_code = %s", year, standard)}
         assert found == {official}, mart
@@ -1158,14 +1153,14 @@ def test_only_the_standard_in_force_is_official(built, year, standard, official)
     ("rpt_alkire_foster_indicators_by_area", 2025, "Tiền Giang (cũ), nay thuộc tỉnh Đồng Tháp"),
 ])
 def test_the_province_rows_are_named_for_the_territory_they_cover(built, mart, year, name):
-    names = {r["area_name"] for r in rows(
+    names = {r["area_name"] for r in dict_rows(
         built, f"select distinct area_name from marts.{mart} where area_level = 'province' "
                "and review_year = %s", year)}
     assert names == {name}
 
 
 def test_from_2025_communes_belong_to_the_province_and_there_are_no_districts(built):
-    levels = {(r["area_level"], r["parent_area_code"]) for r in rows(
+    levels = {(r["area_level"], r["parent_area_code"]) for r in dict_rows(
         built, "select distinct area_level, parent_area_code from marts.rpt_poverty_indicators_by_area "
                "where review_year = 2025")}
     assert levels == {("commune", "82"), ("current_commune", "82"), ("province", None)}
@@ -1228,7 +1223,7 @@ TARGETS = {
 
 def test_targets_have_rows_from_their_first_review_year_only(built):
     found = {}
-    for r in rows(built, "select target_code, review_year from marts.rpt_target_progress"):
+    for r in dict_rows(built, "select target_code, review_year from marts.rpt_target_progress"):
         found.setdefault(r["target_code"], set()).add(r["review_year"])
     # ref_poverty_targets: the plan and the halving from 2021, the NTP fall from 2022 (the first
     # fall), the 2026–2030 fall from 2026 (no review of it yet)
@@ -1252,7 +1247,7 @@ def test_target_progress_matches_the_hand_computation(built, key):
 
 @pytest.mark.parametrize(("year", "reached"), [(2024, False), (2025, True)])
 def test_the_target_year_is_reached_with_the_2025_review(built, year, reached):
-    found = {r["is_target_year_reached"] for r in rows(
+    found = {r["is_target_year_reached"] for r in dict_rows(
         built, "select is_target_year_reached from marts.rpt_target_progress where review_year = %s", year)}
     assert found == {reached}
 
@@ -1278,7 +1273,7 @@ def test_the_plan_target_counts_the_estimated_households_under_qd59(built):
 
 @pytest.mark.parametrize("view", ["qc_area_rollups", "qc_flow_continuity", "qc_standard_coverage"])
 def test_the_quality_views_find_no_violation_on_the_hand_cases(built, view):
-    broken = rows(built, f"select * from quality.{view} where found is distinct from expected")
+    broken = dict_rows(built, f"select * from quality.{view} where found is distinct from expected")
     assert broken == []
 
 

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
+from support.databases import dict_rows
 from test_poverty_measures import area, household
 
 from poverty_pipeline.quality.reconcile import record_reconciliation
@@ -86,24 +86,19 @@ def built(warehouse_url: str, load_submission, run_dbt, tmp_path_factory) -> str
     return warehouse_url
 
 
-def _rows(url: str, query: str, *params) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
-
-
 @pytest.fixture(scope="module")
 def summary(built) -> dict[tuple, dict]:
-    rows = _rows(built, "select * from marts.rpt_review_summary "
-                        "where standard_code = %s and area_type = 'total'", ND07)
+    rows = dict_rows(built, "select * from marts.rpt_review_summary "
+                            "where standard_code = %s and area_type = 'total'", ND07)
     return {(r["area_level"], r["area_code"], r["review_year"]): r for r in rows}
 
 
 def _flow(url: str, code: str, ma_ho: str, year: int) -> tuple:
-    (row,) = _rows(url, """
+    (row,) = dict_rows(url, """
         select commune_code, previous_state, current_state, poverty_flow, near_poverty_flow
           from intermediate.int_household_flows
          where household_key = %s and review_year = %s and standard_code = %s""",
-                   household_key(code, ma_ho), year, ND07)
+                       household_key(code, ma_ho), year, ND07)
     return tuple(row.values())
 
 
@@ -148,7 +143,7 @@ def test_re_poverty_counts_in_the_review_summary(summary):
 
 def test_a_closed_code_reporting_alone_counts_for_its_successor(built, summary):
     """Phường 4 (28252) sends the only 2025 review of Phường Đạo Thạnh (28249)."""
-    (fact,) = _rows(built, """
+    (fact,) = dict_rows(built, """
         select commune_code, review_commune_code, submitted_commune_codes, submission_count,
                total_households, poor_households, near_poor_households
           from marts.fct_poverty_indicators
@@ -175,7 +170,7 @@ def test_a_closed_code_beside_its_successor_counts_each_household_once(built, su
     """Phường 2 (28264) and Phường Mỹ Tho (28261) both list Phường 2's and Phường 3's
     households in 2025: they count once, from Phường Mỹ Tho's own review, with its class
     (D1 poor, although Phường 2 lists it near-poor), and Phường 2's residents are not added."""
-    (fact,) = _rows(built, """
+    (fact,) = dict_rows(built, """
         select submission_id, submitted_commune_codes, submission_count, total_households,
                reviewed_households, poor_households, near_poor_households
           from marts.fct_poverty_indicators
@@ -188,7 +183,7 @@ def test_a_closed_code_beside_its_successor_counts_each_household_once(built, su
     assert (row["communes_reporting"], row["poor_start"], row["poor_escaped"], row["poor_end"],
             row["near_poor_start"], row["near_poor_end"]) == (1, 3, 1, 2, 1, 2)
     assert _flow(built, "28264", "D1", 2025) == ("28261", "poor", "poor", "stayed_poor", None)
-    keys = _rows(built, """
+    keys = dict_rows(built, """
         select household_key, count(*) as n from intermediate.int_households_classified
          where review_year = 2025 and standard_code = %s group by household_key having count(*) > 1
     """, ND07)
@@ -201,7 +196,7 @@ def test_the_duplicating_submission_gets_a_warning_per_household(built):
         ("p2_25", 2, "28261", "3"), ("p2_25", 3, "28261", "4"),
         ("p2_25", 4, "28261", "5"), ("p2_25", 5, "28261", "6"),
     ]
-    rows = _rows(built, """
+    rows = dict_rows(built, """
         select submission_id, row_number, value, expected_value, message_vi, message_en
           from marts.rpt_submission_discrepancies
          where rule = 'reconcile_duplicate_household' order by submission_id, row_number""")
@@ -213,7 +208,7 @@ def test_the_duplicating_submission_gets_a_warning_per_household(built):
         "khỏi một trong hai danh sách.")
     with psycopg.connect(built) as conn:
         record_reconciliation(conn)
-    recorded = _rows(built, """
+    recorded = dict_rows(built, """
         select p.submission_id, p.row_number, p.severity, s.status
           from audit.submission_problems p join audit.submissions s using (submission_id)
          where p.rule = 'reconcile_duplicate_household' order by p.row_number""")
@@ -222,7 +217,7 @@ def test_the_duplicating_submission_gets_a_warning_per_household(built):
 
 
 def test_communes_reporting_counts_units_and_submissions_are_counted_apart(built):
-    (province,) = _rows(built, """
+    (province,) = dict_rows(built, """
         select area_name, communes_reporting, submissions_reporting, poor_households
           from marts.rpt_poverty_indicators_by_area
          where area_level = 'province' and review_year = 2025 and standard_code = %s""", ND07)
@@ -230,7 +225,7 @@ def test_communes_reporting_counts_units_and_submissions_are_counted_apart(built
     assert province == {"area_name": "Tiền Giang (cũ), nay thuộc tỉnh Đồng Tháp",
                         "communes_reporting": 4, "submissions_reporting": 5,
                         "poor_households": 2 + 2 + 0 + 7}
-    (before,) = _rows(built, """
+    (before,) = dict_rows(built, """
         select area_name from marts.rpt_poverty_indicators_by_area
          where area_level = 'province' and review_year = 2024 and standard_code = %s""", ND07)
     assert before["area_name"] == "Tỉnh Tiền Giang"
@@ -296,7 +291,7 @@ def test_start_plus_not_reviewed_is_the_end_of_the_year_before(summary, level, c
 
 
 def test_the_continuity_check_covers_every_level(built):
-    rows = _rows(built, """
+    rows = dict_rows(built, """
         select area_level, count(*) as checked, count(*) filter (where found <> expected) as broken
           from quality.qc_flow_continuity group by area_level order by area_level""")
     assert {r["area_level"]: (r["broken"]) for r in rows} == {

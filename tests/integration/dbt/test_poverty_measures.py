@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
+from support.databases import dict_rows
 
 from poverty_pipeline.quality.reconcile import record_reconciliation
 from poverty_pipeline.warehouse.pii import household_key
@@ -141,11 +141,6 @@ def built(warehouse_url: str, load_submission, run_dbt, tmp_path_factory) -> str
 
 
 
-def _rows(url: str, query: str, *params) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
-
-
 # --- flows -------------------------------------------------------------------------------
 
 FLOW_COLUMNS = (
@@ -179,7 +174,7 @@ EXPECTED_FLOWS = {
 
 @pytest.fixture(scope="module")
 def summary(built) -> dict[tuple, dict]:
-    rows = _rows(built, "select * from marts.rpt_review_summary where standard_code = %s", ND07)
+    rows = dict_rows(built, "select * from marts.rpt_review_summary where standard_code = %s", ND07)
     return {(r["area_level"], r["area_code"], r["review_year"], r["area_type"]): r for r in rows}
 
 
@@ -207,7 +202,7 @@ def test_district_and_province_flows_are_sums_with_rates_from_sums(summary):
 
 
 def test_flows_follow_the_household_across_the_resubmission(built):
-    rows = _rows(built, """
+    rows = dict_rows(built, """
         select previous_state, current_state, poverty_flow, near_poverty_flow
           from intermediate.int_household_flows
          where household_key = %s and standard_code = %s and review_year = 2022
@@ -222,7 +217,7 @@ def test_flows_follow_the_household_across_the_resubmission(built):
 def test_alkire_foster_measures(built):
     """28249 in 2023: 5 poor of 100 households (20 of 400 residents), each deprived in the same
     3 of NĐ07's 12 equally weighted indicators."""
-    (row,) = _rows(built, """
+    (row,) = dict_rows(built, """
         select * from marts.rpt_alkire_foster_by_area
          where area_level = 'commune' and area_code = '28249' and review_year = 2023
            and standard_code = %s""", ND07)
@@ -233,7 +228,7 @@ def test_alkire_foster_measures(built):
     assert row["adjusted_headcount_ratio"] == Decimal("0.0125")
     assert row["headcount_ratio_persons"] == Decimal("0.05")
     assert row["adjusted_headcount_ratio_persons"] == Decimal("0.0125")
-    indicators = _rows(built, """
+    indicators = dict_rows(built, """
         select indicator_code, censored_headcount_ratio, contribution_to_adjusted_headcount
           from marts.rpt_alkire_foster_indicators_by_area
          where area_level = 'commune' and area_code = '28249' and review_year = 2023
@@ -251,7 +246,7 @@ def test_alkire_foster_measures(built):
 # --- who and why -----------------------------------------------------------------------------
 
 def test_household_profiles(built):
-    rows = _rows(built, """
+    rows = dict_rows(built, """
         select characteristic_type, characteristic_code, poor_households, near_poor_households,
                share_of_poor_households
           from marts.rpt_household_profiles_by_area
@@ -305,7 +300,7 @@ def _tuples(rows: list[dict]) -> list[tuple]:
 
 
 def test_discrepancies_mart_lists_exactly_the_expected_warnings(built):
-    rows = _rows(built, """
+    rows = dict_rows(built, """
         select * from marts.rpt_submission_discrepancies
          order by submission_id, sheet, row_number, rule""")
     assert _tuples(rows) == EXPECTED_DISCREPANCIES
@@ -313,7 +308,7 @@ def test_discrepancies_mart_lists_exactly_the_expected_warnings(built):
 
 
 def test_commune_reconciliation_mart(built):
-    rows = _rows(built, "select * from marts.rpt_commune_reconciliation")
+    rows = dict_rows(built, "select * from marts.rpt_commune_reconciliation")
     by_submission = {r["submission_id"]: r for r in rows}
     # current periodic reviews only: a22_first was corrected by a22_fix
     assert set(by_submission) == {"a21", "a22_fix", "a23", "b22", "b23", "c23"}
@@ -328,14 +323,14 @@ def test_commune_reconciliation_mart(built):
 
 
 def _statuses(url: str) -> dict[str, tuple[str, int]]:
-    rows = _rows(url, "select submission_id, status, warning_count from audit.submissions")
+    rows = dict_rows(url, "select submission_id, status, warning_count from audit.submissions")
     return {r["submission_id"]: (r["status"], r["warning_count"]) for r in rows}
 
 
 def test_reconciliation_is_recorded_as_warnings_idempotently(built):
     with psycopg.connect(built) as conn:
         first = record_reconciliation(conn)
-    problems = _rows(built, PROBLEMS_SQL)
+    problems = dict_rows(built, PROBLEMS_SQL)
     statuses = _statuses(built)
     assert _tuples(problems) == EXPECTED_DISCREPANCIES
     assert first.submissions_checked == 6
@@ -346,12 +341,12 @@ def test_reconciliation_is_recorded_as_warnings_idempotently(built):
     assert statuses["b23"] == ("accepted_with_warnings", 2)  # its ingest warning is kept
     assert statuses["a23"] == ("accepted", 0)  # the stale warning is gone
     assert statuses["a22_first"] == ("accepted", 0)  # not a current review: untouched
-    assert _rows(built, "select count(*) as n from audit.submission_problems "
-                        "where rule = 'unknown_column'") == [{"n": 1}]
+    assert dict_rows(built, "select count(*) as n from audit.submission_problems "
+                            "where rule = 'unknown_column'") == [{"n": 1}]
 
     with psycopg.connect(built) as conn:
         second = record_reconciliation(conn)
-    assert _tuples(_rows(built, PROBLEMS_SQL)) == _tuples(problems)
+    assert _tuples(dict_rows(built, PROBLEMS_SQL)) == _tuples(problems)
     assert _statuses(built) == statuses
     assert (second.warnings_deleted, second.warnings_written, second.submissions_updated) == (
         3, 3, 0)
@@ -360,7 +355,7 @@ def test_reconciliation_is_recorded_as_warnings_idempotently(built):
 # --- targets ---------------------------------------------------------------------------------
 
 def test_target_progress_reads_the_province_rates(built):
-    rows = _rows(built, "select * from marts.rpt_target_progress order by target_code, review_year")
+    rows = dict_rows(built, "select * from marts.rpt_target_progress order by target_code, review_year")
     by_key = {(r["target_code"], r["review_year"]): r for r in rows}
     assert set(by_key) == {
         ("plan24_qd59_poor_rate", 2021), ("plan24_qd59_poor_rate", 2022),

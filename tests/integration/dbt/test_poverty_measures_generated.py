@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
+from support.databases import dict_rows
 
 COMMUNES = ["28249", "28252", "28360", "28363"]  # two of TP Mỹ Tho (815), two of Cái Bè (819)
 YEARS = range(2021, 2024)
@@ -39,18 +39,13 @@ def built(warehouse_url: str, load_generated, run_dbt, tmp_path_factory) -> str:
 
 
 
-def _rows(url: str, query: str, *params) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
-
-
 @pytest.fixture(scope="module")
 def summary(built) -> list[dict]:
-    return _rows(built, "select * from marts.rpt_review_summary")
+    return dict_rows(built, "select * from marts.rpt_review_summary")
 
 
 def test_flows_match_the_generators_notes(built, summary):
-    notes = _rows(built, """
+    notes = dict_rows(built, """
         select i.ma_xa as commune_code, i.nam_ra_soat as review_year, h.ghi_chu,
                h.phan_loai_cua_xa
           from raw.commune_households h join raw.commune_submission_info i using (submission_id)
@@ -132,10 +127,10 @@ FLOW_COLUMNS = (
 
 
 def test_flows_equal_an_independent_recomputation(built, summary):
-    classified = _rows(built, """
+    classified = dict_rows(built, """
         select household_key, review_year, standard_code, commune_code, classification
           from intermediate.int_households_classified""")
-    reviews = {(r["commune_code"], r["review_year"]) for r in _rows(
+    reviews = {(r["commune_code"], r["review_year"]) for r in dict_rows(
         built, "select commune_code, review_year from intermediate.int_commune_reviews_current")}
     expected = _python_flows(classified, reviews)
     rows = [r for r in summary if r["area_level"] == "commune" and r["area_type"] == "total"]
@@ -176,8 +171,8 @@ ROLLUPS = {
 @pytest.mark.parametrize("mart", ROLLUPS)
 def test_district_and_province_rows_are_sums_of_their_communes(built, mart):
     keys, sums = ROLLUPS[mart]
-    rows = _rows(built, f"select * from marts.{mart}")
-    areas = {(r["commune_code"], r["review_year"]): r for r in _rows(
+    rows = dict_rows(built, f"select * from marts.{mart}")
+    areas = {(r["commune_code"], r["review_year"]): r for r in dict_rows(
         built, "select distinct commune_code, review_year, district_code, current_commune_code "
                "from marts.fct_poverty_indicators")}
     assert {a["district_code"] for a in areas.values()} == {"815", "819"}
@@ -199,8 +194,8 @@ def test_district_and_province_rows_are_sums_of_their_communes(built, mart):
 
 
 def test_alkire_foster_measures_are_consistent(built):
-    headline = _rows(built, "select * from marts.rpt_alkire_foster_by_area")
-    indicators = _rows(built, "select * from marts.rpt_alkire_foster_indicators_by_area")
+    headline = dict_rows(built, "select * from marts.rpt_alkire_foster_by_area")
+    indicators = dict_rows(built, "select * from marts.rpt_alkire_foster_indicators_by_area")
     by_area = defaultdict(list)
     for r in indicators:
         by_area[(r["area_level"], r["area_code"], r["review_year"], r["standard_code"])].append(r)
@@ -224,7 +219,7 @@ def test_alkire_foster_measures_are_consistent(built):
 
 
 def test_generated_claims_are_consistent_so_no_discrepancy(built):
-    assert _rows(built, "select * from marts.rpt_submission_discrepancies") == []
-    rows = _rows(built, "select * from marts.rpt_commune_reconciliation")
+    assert dict_rows(built, "select * from marts.rpt_submission_discrepancies") == []
+    rows = dict_rows(built, "select * from marts.rpt_commune_reconciliation")
     assert len(rows) == len(COMMUNES) * len(YEARS)
     assert all(r["households_compared"] == r["listed_households"] for r in rows)
