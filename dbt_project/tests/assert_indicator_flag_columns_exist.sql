@@ -1,8 +1,6 @@
 -- Every flag column the indicator seed names (own flag or proxy) is a column of the staged
 -- household list, so a typo in the seed fails here instead of counting as "not collected".
 
-{%- set households = ref('stg_commune_reviews__households') %}
-
 with
 
 named_columns as (
@@ -16,11 +14,7 @@ named_columns as (
 
 household_columns as (
 
-    select column_name::text as column_name
-    from information_schema.columns
-    where
-        table_schema = '{{ households.schema }}'
-        and table_name = '{{ households.identifier }}'
+    {{ column_names(ref('stg_commune_reviews__households')) }}
 
 )
 

@@ -4,8 +4,6 @@
 -- ref_household_characteristics names is a column of the staged household list (a typo would
 -- otherwise match nothing). One test for all, so the build DAG runs one task for it.
 
-{%- set households = ref('stg_commune_reviews__households') %}
-
 with
 
 indicators as (
@@ -23,11 +21,7 @@ weights as (
 
 household_columns as (
 
-    select column_name::text as column_name
-    from information_schema.columns
-    where
-        table_schema = '{{ households.schema }}'
-        and table_name = '{{ households.identifier }}'
+    {{ column_names(ref('stg_commune_reviews__households')) }}
 
 ),
 
