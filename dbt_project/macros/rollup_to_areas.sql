@@ -88,3 +88,31 @@
     and {{ within_period(review_date(area_rows ~ '.review_year'),
                          area_names ~ '.valid_from', area_names ~ '.valid_to') }}
 {% endmacro %}
+
+
+{#-
+    rollup_to_areas, each row with its area's name on the review date (area_name, from
+    area_names): the area rows every area mart reports. Arguments as rollup_to_areas.
+-#}
+{% macro rollup_to_named_areas(commune_rows, group_by, sums, reporting='true') %}
+    select
+        area_rows.*,
+        area_names.area_name as area_name
+    from (
+        {{ rollup_to_areas(commune_rows, group_by, sums, reporting) }}
+    ) as area_rows
+    left join (
+        {{ area_names() }}
+    ) as area_names
+        on {{ area_name_on('area_rows', 'area_names') }}
+{% endmacro %}
+
+
+{#- The columns naming an area row (of rollup_to_named_areas, or of a mart built on one), each
+    taken from `relation` when given. -#}
+{% macro area_columns(relation=none) -%}
+    {%- for column in ['area_level', 'area_code', 'area_name', 'parent_area_code'] %}
+        {{ relation ~ '.' ~ column ~ ' as ' ~ column if relation else column }}
+        {{- ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -142,9 +142,7 @@ household_standards as (
         current_households.commune_classification as commune_classification,
         standards.standard_code = current_households.applied_standard_code
             as is_commune_applied_standard,
-        current_households.review_year
-            between standards.first_review_year and standards.last_review_year
-            as is_official_standard,
+        {{ is_official_standard('current_households.review_year') }} as is_official_standard,
         case current_households.area_type
             when 'thanh_thi' then standards.urban_income_only_poverty_line
             when 'nong_thon' then standards.rural_income_only_poverty_line

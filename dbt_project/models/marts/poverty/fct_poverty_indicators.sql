@@ -110,9 +110,7 @@ commune_standards as (
         unit_reviews.review_year as review_year,
         unit_reviews.review_date as review_date,
         standards.standard_code as standard_code,
-        unit_reviews.review_year
-            between standards.first_review_year and standards.last_review_year
-            as is_official_standard,
+        {{ is_official_standard('unit_reviews.review_year') }} as is_official_standard,
         unit_reviews.submission_id as submission_id,
         unit_reviews.submission_count as submission_count,
         unit_reviews.submitted_commune_codes as submitted_commune_codes,

@@ -11,10 +11,7 @@ with
 areas as (
 
     select
-        area_level,
-        area_code,
-        area_name,
-        parent_area_code,
+        {{ area_columns() }},
         review_year,
         standard_code,
         is_official_standard,
@@ -95,10 +92,7 @@ joined as (
 final as (
 
     select
-        area_level,
-        area_code,
-        area_name,
-        parent_area_code,
+        {{ area_columns() }},
         review_year,
         standard_code,
         is_official_standard,
@@ -113,25 +107,23 @@ final as (
         poor_households,
         poor_members,
         poor_weighted_deprivations,
-        poor_member_weighted_deprivations,
-        trim_scale(poor_households::numeric / nullif(total_households, 0)) as headcount_ratio,
+        poor_member_weighted_deprivations
+        {#- H, A and M0 counted in households, then in persons -#}
+        {%- for units, deprivations, suffix in [
+            ('households', 'poor_weighted_deprivations', ''),
+            ('members', 'poor_member_weighted_deprivations', '_persons'),
+        ] %},
+        trim_scale(poor_{{ units }}::numeric / nullif(total_{{ units }}, 0))
+            as headcount_ratio{{ suffix }},
         trim_scale(
-            poor_weighted_deprivations::numeric
-            / nullif(total_relative_weight * poor_households, 0)
-        ) as intensity,
+            {{ deprivations }}::numeric
+            / nullif(total_relative_weight * poor_{{ units }}, 0)
+        ) as intensity{{ suffix }},
         trim_scale(
-            poor_weighted_deprivations::numeric
-            / nullif(total_relative_weight * total_households, 0)
-        ) as adjusted_headcount_ratio,
-        trim_scale(poor_members::numeric / nullif(total_members, 0)) as headcount_ratio_persons,
-        trim_scale(
-            poor_member_weighted_deprivations::numeric
-            / nullif(total_relative_weight * poor_members, 0)
-        ) as intensity_persons,
-        trim_scale(
-            poor_member_weighted_deprivations::numeric
-            / nullif(total_relative_weight * total_members, 0)
-        ) as adjusted_headcount_ratio_persons
+            {{ deprivations }}::numeric
+            / nullif(total_relative_weight * total_{{ units }}, 0)
+        ) as adjusted_headcount_ratio{{ suffix }}
+        {%- endfor %}
     from joined
 
 )

@@ -135,7 +135,7 @@ commune_rows as (
 
 area_rows as (
 
-    {{ rollup_to_areas(
+    {{ rollup_to_named_areas(
         'commune_rows',
         group_by=['review_year', 'standard_code', 'is_official_standard', 'indicator_code'],
         sums=[
@@ -147,17 +147,10 @@ area_rows as (
 
 ),
 
-area_names as (
-
-    {{ area_names() }}
-
-),
-
 weighted as (
 
     select
         area_rows.*,
-        area_names.area_name as area_name,
         indicators.dimension_code as dimension_code,
         indicators.label_vi as indicator_label_vi,
         indicators.label_en as indicator_label_en,
@@ -179,18 +172,13 @@ weighted as (
         on
             area_rows.standard_code = weights.standard_code
             and area_rows.indicator_code = weights.indicator_code
-    left join area_names
-        on {{ area_name_on('area_rows', 'area_names') }}
 
 ),
 
 final as (
 
     select
-        area_level,
-        area_code,
-        area_name,
-        parent_area_code,
+        {{ area_columns() }},
         review_year,
         standard_code,
         is_official_standard,

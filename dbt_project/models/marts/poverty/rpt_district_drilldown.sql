@@ -65,10 +65,7 @@ final as (
     select
         district_code,
         district_name,
-        area_level,
-        area_code,
-        area_name,
-        parent_area_code,
+        {{ area_columns() }},
         review_year,
         standard_code,
         poor_households,

@@ -192,7 +192,7 @@ commune_rows as (
 
 area_rows as (
 
-    {{ rollup_to_areas(
+    {{ rollup_to_named_areas(
         'commune_rows',
         group_by=[
             'review_year', 'standard_code', 'is_official_standard', 'characteristic_type',
@@ -207,19 +207,10 @@ area_rows as (
 
 ),
 
-area_names as (
-
-    {{ area_names() }}
-
-),
-
 final as (
 
     select
-        area_rows.area_level as area_level,
-        area_rows.area_code as area_code,
-        area_names.area_name as area_name,
-        area_rows.parent_area_code as parent_area_code,
+        {{ area_columns('area_rows') }},
         area_rows.review_year as review_year,
         area_rows.standard_code as standard_code,
         area_rows.is_official_standard as is_official_standard,
@@ -248,8 +239,6 @@ final as (
         on
             area_rows.characteristic_type = characteristics.characteristic_type
             and area_rows.characteristic_code = characteristics.characteristic_code
-    left join area_names
-        on {{ area_name_on('area_rows', 'area_names') }}
 
 )
 

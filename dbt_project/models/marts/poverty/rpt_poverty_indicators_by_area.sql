@@ -14,7 +14,7 @@ indicators as (
 
 area_rows as (
 
-    {{ rollup_to_areas(
+    {{ rollup_to_named_areas(
         'indicators',
         group_by=['review_year', 'standard_code', 'is_official_standard'],
         sums=[
@@ -27,19 +27,10 @@ area_rows as (
 
 ),
 
-area_names as (
-
-    {{ area_names() }}
-
-),
-
 final as (
 
     select
-        area_rows.area_level,
-        area_rows.area_code,
-        area_names.area_name,
-        area_rows.parent_area_code,
+        {{ area_columns('area_rows') }},
         area_rows.review_year,
         area_rows.standard_code,
         area_rows.is_official_standard,
@@ -66,8 +57,6 @@ final as (
         area_rows.households_classified_proxy,
         area_rows.households_unclassifiable
     from area_rows
-    left join area_names
-        on {{ area_name_on('area_rows', 'area_names') }}
 
 )
 

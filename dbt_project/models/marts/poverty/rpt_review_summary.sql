@@ -8,6 +8,21 @@
 -- with communes_reporting 0). District and province rows are sums over their communes and
 -- rates are recomputed from the summed counts.
 
+{#- the flow counts of a row (flow_counts defines them), in the order of the report -#}
+{%- set flow_columns = [
+    'poor_start', 'poor_escaped_to_near_poor', 'poor_escaped_to_neither', 'near_poor_to_poor',
+    'newly_poor', 're_poor', 'poor_left_review', 'poor_to_unclassifiable', 'poor_not_compared',
+    'poor_not_reviewed', 'poor_end',
+    'near_poor_start', 'near_poor_escaped', 'newly_near_poor', 're_near_poor',
+    'near_poor_left_review', 'near_poor_to_unclassifiable', 'near_poor_not_compared',
+    'near_poor_not_reviewed', 'near_poor_end',
+] %}
+{#- a commune row's keys, but for its area type -#}
+{%- set commune_keys = [
+    'commune_code', 'district_code', 'province_code', 'current_commune_code', 'review_year',
+    'standard_code', 'is_official_standard',
+] %}
+
 with
 
 unit_reviews as (
@@ -162,33 +177,14 @@ commune_area_rows as (
         commune_units.current_commune_code as current_commune_code,
         commune_units.review_year as review_year,
         standards.standard_code as standard_code,
-        commune_units.review_year
-            between standards.first_review_year and standards.last_review_year
-            as is_official_standard,
+        {{ is_official_standard('commune_units.review_year') }} as is_official_standard,
         area_types.area_type as area_type,
         commune_units.communes_reporting as communes_reporting,
         commune_units.communes_compared as communes_compared,
-        area_totals.total_households as total_households,
-        coalesce(flow_counts.poor_start, 0) as poor_start,
-        coalesce(flow_counts.poor_escaped_to_near_poor, 0) as poor_escaped_to_near_poor,
-        coalesce(flow_counts.poor_escaped_to_neither, 0) as poor_escaped_to_neither,
-        coalesce(flow_counts.near_poor_to_poor, 0) as near_poor_to_poor,
-        coalesce(flow_counts.newly_poor, 0) as newly_poor,
-        coalesce(flow_counts.re_poor, 0) as re_poor,
-        coalesce(flow_counts.poor_left_review, 0) as poor_left_review,
-        coalesce(flow_counts.poor_to_unclassifiable, 0) as poor_to_unclassifiable,
-        coalesce(flow_counts.poor_not_compared, 0) as poor_not_compared,
-        coalesce(flow_counts.poor_not_reviewed, 0) as poor_not_reviewed,
-        coalesce(flow_counts.poor_end, 0) as poor_end,
-        coalesce(flow_counts.near_poor_start, 0) as near_poor_start,
-        coalesce(flow_counts.near_poor_escaped, 0) as near_poor_escaped,
-        coalesce(flow_counts.newly_near_poor, 0) as newly_near_poor,
-        coalesce(flow_counts.re_near_poor, 0) as re_near_poor,
-        coalesce(flow_counts.near_poor_left_review, 0) as near_poor_left_review,
-        coalesce(flow_counts.near_poor_to_unclassifiable, 0) as near_poor_to_unclassifiable,
-        coalesce(flow_counts.near_poor_not_compared, 0) as near_poor_not_compared,
-        coalesce(flow_counts.near_poor_not_reviewed, 0) as near_poor_not_reviewed,
-        coalesce(flow_counts.near_poor_end, 0) as near_poor_end
+        area_totals.total_households as total_households
+        {%- for column in flow_columns %},
+        coalesce(flow_counts.{{ column }}, 0) as {{ column }}
+        {%- endfor %}
     from commune_units
     cross join standards
     cross join area_types
@@ -213,81 +209,39 @@ commune_rows as (
     union all
 
     select
-        commune_code,
-        district_code,
-        province_code,
-        current_commune_code,
-        review_year,
-        standard_code,
-        is_official_standard,
+        {%- for key in commune_keys %}
+        {{ key }},
+        {%- endfor %}
         'total' as area_type,
         max(communes_reporting) as communes_reporting,
         max(communes_compared) as communes_compared,
-        sum(total_households) as total_households,
-        sum(poor_start) as poor_start,
-        sum(poor_escaped_to_near_poor) as poor_escaped_to_near_poor,
-        sum(poor_escaped_to_neither) as poor_escaped_to_neither,
-        sum(near_poor_to_poor) as near_poor_to_poor,
-        sum(newly_poor) as newly_poor,
-        sum(re_poor) as re_poor,
-        sum(poor_left_review) as poor_left_review,
-        sum(poor_to_unclassifiable) as poor_to_unclassifiable,
-        sum(poor_not_compared) as poor_not_compared,
-        sum(poor_not_reviewed) as poor_not_reviewed,
-        sum(poor_end) as poor_end,
-        sum(near_poor_start) as near_poor_start,
-        sum(near_poor_escaped) as near_poor_escaped,
-        sum(newly_near_poor) as newly_near_poor,
-        sum(re_near_poor) as re_near_poor,
-        sum(near_poor_left_review) as near_poor_left_review,
-        sum(near_poor_to_unclassifiable) as near_poor_to_unclassifiable,
-        sum(near_poor_not_compared) as near_poor_not_compared,
-        sum(near_poor_not_reviewed) as near_poor_not_reviewed,
-        sum(near_poor_end) as near_poor_end
+        sum(total_households) as total_households
+        {%- for column in flow_columns %},
+        sum({{ column }}) as {{ column }}
+        {%- endfor %}
     from commune_area_rows
     group by
-        commune_code,
-        district_code,
-        province_code,
-        current_commune_code,
-        review_year,
-        standard_code,
-        is_official_standard
+        {%- for key in commune_keys %}
+        {{ key }}{{ ',' if not loop.last }}
+        {%- endfor %}
 
 ),
 
 area_rows as (
 
-    {{ rollup_to_areas(
+    {{ rollup_to_named_areas(
         'commune_rows',
         group_by=['review_year', 'standard_code', 'is_official_standard', 'area_type'],
-        sums=[
-            'communes_compared', 'total_households',
-            'poor_start', 'poor_escaped_to_near_poor', 'poor_escaped_to_neither',
-            'near_poor_to_poor', 'newly_poor', 're_poor', 'poor_left_review',
-            'poor_to_unclassifiable', 'poor_not_compared', 'poor_not_reviewed', 'poor_end',
-            'near_poor_start', 'near_poor_escaped', 'newly_near_poor', 're_near_poor',
-            'near_poor_left_review', 'near_poor_to_unclassifiable', 'near_poor_not_compared',
-            'near_poor_not_reviewed', 'near_poor_end',
-        ],
+        sums=['communes_compared', 'total_households'] + flow_columns,
         reporting='communes_reporting = 1',
     ) }}
-
-),
-
-area_names as (
-
-    {{ area_names() }}
 
 ),
 
 final as (
 
     select
-        area_rows.area_level as area_level,
-        area_rows.area_code as area_code,
-        area_names.area_name as area_name,
-        area_rows.parent_area_code as parent_area_code,
+        {{ area_columns('area_rows') }},
         area_rows.review_year as review_year,
         area_rows.standard_code as standard_code,
         area_rows.is_official_standard as is_official_standard,
@@ -321,8 +275,6 @@ final as (
         trim_scale(area_rows.near_poor_end::numeric / nullif(area_rows.total_households, 0))
             as near_poor_rate
     from area_rows
-    left join area_names
-        on {{ area_name_on('area_rows', 'area_names') }}
 
 )
 
