@@ -198,8 +198,8 @@ def test_submitter_folders_can_be_required(warehouse, landing, monkeypatch):
 
 
 def test_an_agencys_folder_takes_only_its_own_reports(warehouse, landing):
+    from support.builders import agency_report as report
     from test_agency_ingest import land as land_report
-    from test_agency_ingest import report
 
     from poverty_pipeline.samples.agencies import to_json_bytes
 

@@ -74,7 +74,7 @@ def commune_base(code: str) -> dict:
 
 
 def agency_base(code: str) -> dict:
-    from test_agency_ingest import report
+    from support.builders import agency_report as report
 
     return report(ma_don_vi=code)
 

@@ -119,8 +119,8 @@ def test_an_older_version_arriving_later_is_kept_as_superseded_with_a_warning(wa
 
 
 def test_an_agencys_older_report_arriving_later_is_superseded_by_its_report_date(warehouse, landing):
+    from support.builders import agency_report as report
     from test_agency_ingest import land as land_report
-    from test_agency_ingest import report
 
     from poverty_pipeline.samples.agencies import to_json_bytes
 
