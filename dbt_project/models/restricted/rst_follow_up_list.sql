@@ -37,12 +37,13 @@ as_of as (
 
 ),
 
--- the contract of each kind of submitter
-contracts (submitter_type, contract) as (
+-- the contract of each kind of submitter, as the reporting calendar pairs them
+contracts as (
 
-    values
-    ('commune', 'commune_household_review'),
-    ('agency', 'agency_task_report')
+    select distinct
+        submitter_type,
+        contract
+    from {{ ref('ref_reporting_calendar') }}
 
 ),
 
