@@ -1,5 +1,6 @@
--- Every flag column the indicator seed names (own flag or proxy) is a column of the staged
--- household list, so a typo in the seed fails here instead of counting as "not collected".
+-- Every flag column the indicator seed names (own flag or proxy) is a deprivation flag column of
+-- the staged household list (deprivation_flag_columns: its documented td* columns), so a typo in
+-- the seed fails here instead of counting as "not collected".
 
 with
 
@@ -14,7 +15,13 @@ named_columns as (
 
 household_columns as (
 
-    {{ column_names(ref('stg_commune_reviews__households')) }}
+    select column_name
+    from ({{ column_names(ref('stg_commune_reviews__households')) }}) as staged
+    where column_name in (
+        {%- for column in deprivation_flag_columns() %}
+        '{{ column }}'{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
 
 )
 

@@ -27,6 +27,18 @@
 --              + near_poor_to_poor + newly_poor + re_poor + poor_not_compared
 --   poor_start(t) + poor_not_reviewed(t) = poor_end(t−1) on the same territory
 -- (and the near-poor counterparts).
+--
+-- Incremental: a run rebuilds every year of the households listed in a review that became or
+-- stopped being current, and the whole years t and t+1 of a commune-year reviewed for the first
+-- time (macros/household_rebuild.sql); each rebuilt household is read with all its years.
+
+-- depends_on: {{ ref('stg_commune_reviews__households') }}
+{{ config(
+    materialized='incremental',
+    indexes=[{'columns': ['household_key']}, {'columns': ['review_year']}],
+    pre_hook="{{ prepare_household_rebuild(flows=true) }}",
+    post_hook="{{ record_household_build() }}",
+) }}
 
 with
 
@@ -42,6 +54,18 @@ classified as (
         member_count,
         coalesce(classification, 'unclassifiable') as household_state
     from {{ ref('int_households_classified') }}
+    {%- if household_rebuild_is_partial() %}
+    where household_key in (
+        -- a rebuilt household, or one on a list of a rebuilt year t or of t−1 (it may be gone
+        -- from the lists of t)
+        select household_key from household_rebuild
+        union
+        select household_key from {{ ref('int_households_classified') }}
+        where
+            review_year in (select review_year from household_rebuild_years)
+            or review_year + 1 in (select review_year from household_rebuild_years)
+    )
+    {%- endif %}
 
 ),
 
@@ -246,3 +270,4 @@ final as (
 )
 
 select * from final
+where {{ in_flow_rebuild() }}

@@ -12,6 +12,16 @@
 -- band where D matters, D_reported ≥ k, or D_reported + M_reported < k); else blanks are
 -- filled from the proxy flag (and blanks that count as not deprived become 0): proxy when
 -- that fixes it; otherwise unclassifiable (deprivation_flags_missing).
+--
+-- Incremental: a run rebuilds the households listed in a review that became or stopped being
+-- current (macros/household_rebuild.sql).
+
+{{ config(
+    materialized='incremental',
+    indexes=[{'columns': ['household_key', 'review_year']}],
+    pre_hook="{{ prepare_household_rebuild() }}",
+    post_hook="{{ record_household_build() }}",
+) }}
 
 with
 
@@ -34,7 +44,7 @@ counted_rows as (
         review_year,
         unit_commune_code
     from {{ ref('int_review_households') }}
-    where is_counted
+    where is_counted and {{ in_household_rebuild() }}
 
 ),
 
@@ -49,20 +59,10 @@ households as (
         member_count,
         income_per_member_monthly,
         commune_classification
+        {%- for column in deprivation_flag_columns() %},
+        {{ column }}
+        {%- endfor %}
     from {{ ref('stg_commune_reviews__households') }}
-
-),
-
-deprivations as (
-
-    select
-        household_key,
-        review_year,
-        standard_code,
-        reported_flag,
-        assessed_flag,
-        flag_source
-    from {{ ref('int_household_deprivations') }}
 
 ),
 
@@ -94,6 +94,9 @@ current_households as (
         households.income_per_member_monthly as income_per_member_monthly,
         households.commune_classification as commune_classification,
         current_reviews.applied_standard_code as applied_standard_code
+        {%- for column in deprivation_flag_columns() %},
+        households.{{ column }} as {{ column }}
+        {%- endfor %}
     from households
     inner join counted_rows
         on
@@ -101,29 +104,6 @@ current_households as (
             and households.household_row_number = counted_rows.household_row_number
     inner join current_reviews
         on households.submission_id = current_reviews.submission_id
-
-),
-
-deprivation_counts as (
-
-    select
-        household_key,
-        review_year,
-        standard_code,
-        count(*) as indicators_assessed,
-        count(*) filter (where reported_flag = 1) as deprived_reported_count,
-        count(*) filter (where reported_flag is null) as missing_reported_count,
-        count(*) filter (where flag_source = 'proxy') as proxy_filled_count,
-        count(*) filter (
-            where flag_source = 'missing_counts_as_not_deprived'
-        ) as missing_counted_not_deprived_count,
-        count(*) filter (where assessed_flag = 1) as deprived_assessed_count,
-        count(*) filter (where assessed_flag is null) as missing_assessed_count
-    from deprivations
-    group by
-        household_key,
-        review_year,
-        standard_code
 
 ),
 
@@ -152,21 +132,33 @@ household_standards as (
             when 'nong_thon' then standards.rural_poverty_line
         end as poverty_line,
         standards.deprivation_cutoff as deprivation_cutoff,
-        coalesce(deprivation_counts.indicators_assessed, 0) as indicators_assessed,
-        coalesce(deprivation_counts.deprived_reported_count, 0) as deprived_reported_count,
-        coalesce(deprivation_counts.missing_reported_count, 0) as missing_reported_count,
-        coalesce(deprivation_counts.proxy_filled_count, 0) as proxy_filled_count,
-        coalesce(deprivation_counts.missing_counted_not_deprived_count, 0)
+        deprivation_counts.indicators_assessed as indicators_assessed,
+        deprivation_counts.deprived_reported_count as deprived_reported_count,
+        deprivation_counts.missing_reported_count as missing_reported_count,
+        deprivation_counts.proxy_filled_count as proxy_filled_count,
+        deprivation_counts.missing_counted_not_deprived_count
             as missing_counted_not_deprived_count,
-        coalesce(deprivation_counts.deprived_assessed_count, 0) as deprived_assessed_count,
-        coalesce(deprivation_counts.missing_assessed_count, 0) as missing_assessed_count
+        deprivation_counts.deprived_assessed_count as deprived_assessed_count,
+        deprivation_counts.missing_assessed_count as missing_assessed_count
     from current_households
     cross join standards
-    left join deprivation_counts
-        on
-            current_households.household_key = deprivation_counts.household_key
-            and current_households.review_year = deprivation_counts.review_year
-            and standards.standard_code = deprivation_counts.standard_code
+    -- the household's flags under the standard's indicators (as int_household_deprivations),
+    -- counted for this household alone: no sort or hash of millions of rows
+    cross join lateral (  -- noqa: ST05
+        select
+            count(*) as indicators_assessed,
+            count(*) filter (where reported_flag = 1) as deprived_reported_count,
+            count(*) filter (where reported_flag is null) as missing_reported_count,
+            count(*) filter (where flag_source = 'proxy') as proxy_filled_count,
+            count(*) filter (
+                where flag_source = 'missing_counts_as_not_deprived'
+            ) as missing_counted_not_deprived_count,
+            count(*) filter (where assessed_flag = 1) as deprived_assessed_count,
+            count(*) filter (where assessed_flag is null) as missing_assessed_count
+        from (
+            {{ assessed_deprivations('current_households', standard='standards.standard_code') }}
+        ) as deprivations
+    ) as deprivation_counts
 
 ),
 

@@ -9,6 +9,17 @@
 --   3. then the first row of the file.
 -- Every other row is a duplicate: not counted, and reported to its submitter
 -- (reconcile_duplicate_household, int_submission_discrepancies).
+--
+-- Incremental: a run rebuilds the rows of the households listed in a review that became or
+-- stopped being current (macros/household_rebuild.sql); their rows in every current review are
+-- ranked again, so a household listed by two communes is settled whichever of them changed.
+
+{{ config(
+    materialized='incremental',
+    indexes=[{'columns': ['household_key', 'review_year']}],
+    pre_hook="{{ prepare_household_rebuild(keep_rows=true) }}",
+    post_hook="{{ record_household_build() }}",
+) }}
 
 with
 
@@ -32,6 +43,23 @@ households as (
         submission_id,
         household_row_number
     from {{ ref('stg_commune_reviews__households') }}
+    {%- if household_rebuild_is_partial() %}
+    -- the rows of the reviews that became current, and the rows that list the same households
+    -- in the other current reviews
+    where submission_id = any(array(select current_submission_id from household_rebuild_reviews))
+    union all
+    select
+        household_key,
+        submission_id,
+        household_row_number
+    from {{ ref('stg_commune_reviews__households') }}
+    where (submission_id, household_row_number) in (
+        select
+            submission_id,
+            household_row_number
+        from household_rebuild_rows
+    )
+    {%- endif %}
 
 ),
 
