@@ -16,3 +16,15 @@
 {% macro within_period(day, valid_from, valid_to) -%}
     ({{ day }} >= {{ valid_from }} and {{ day }} < coalesce({{ valid_to }}, 'infinity'::date))
 {%- endmacro %}
+
+
+{#- A unit's attribute on a version's first day (`day`): its value before `change` (a rename,
+    with effective_date and the value before it in `before`) when the version starts before the
+    change takes effect, else `current`. -#}
+{% macro before_change(change, before, current, day='intervals.valid_from') -%}
+    case
+        when {{ change }}.effective_date > {{ day }}
+            then {{ change }}.{{ before }}
+        else {{ current }}
+    end
+{%- endmacro %}

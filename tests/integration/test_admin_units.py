@@ -12,10 +12,9 @@ from collections import Counter
 import pytest
 from support.builders import json_bytes, land, submission
 from support.databases import create_database, drop_database
-from test_ingest import problems, run_ingest
+from support.ingest_checks import messages, problems, run_ingest
 
 from poverty_pipeline.reference import admin_units
-from poverty_pipeline.warehouse.database import connect
 
 END_2024 = dt.date(2024, 12, 31)
 
@@ -168,14 +167,10 @@ def test_commune_code_is_checked_on_the_review_date(outcomes, name):
 
 def test_the_warning_names_the_successor_and_the_date(outcomes):
     url, _ = outcomes
-    with connect(url) as conn:
-        messages = dict(conn.execute(
-            "select s.path, p.message_vi from audit.submission_problems p "
-            "join audit.submissions s using (submission_id) where p.rule = 'merged_commune'"
-        ).fetchall())
-    assert messages["communes/2024/tan_ly_tay_2024.json"].startswith(
+    found = {path: vi for path, _, vi, _ in messages(url, "merged_commune")}
+    assert found["communes/2024/tan_ly_tay_2024.json"].startswith(
         "Xã 28531 đã sáp nhập vào 28519 từ 01/11/2024")
-    assert messages["communes/2025/phuong_4_2025.json"].startswith(
+    assert found["communes/2025/phuong_4_2025.json"].startswith(
         "Xã 28252 đã sáp nhập vào 28249 từ 01/07/2025")
 
 

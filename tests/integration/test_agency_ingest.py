@@ -11,7 +11,7 @@ import pytest
 from support import ingest_checks
 from support.builders import agency_activity, agency_report
 from support.databases import throwaway_database
-from support.ingest_checks import problems
+from support.ingest_checks import messages, problems, recorded
 
 from poverty_pipeline.ingest.discover import content_hash, new_files
 from poverty_pipeline.samples.agencies import to_json_bytes, to_xlsx_bytes
@@ -155,12 +155,9 @@ def test_a_warning_does_not_reject(mixed_run):
 
 def test_messages_in_both_languages(mixed_run):
     url, _ = mixed_run
-    with connect(url) as conn:
-        rows = dict(conn.execute(
-            "select rule, message_vi || ' | ' || message_en from audit.submission_problems "
-            "where rule in ('known_agency', 'completion_date_required', 'path_period')"
-        ).fetchall())
-    assert rows == {
+    found = {rule: f"{vi} | {en}" for _, rule, vi, en in
+             messages(url, "known_agency", "completion_date_required", "path_period")}
+    assert found == {
         "known_agency": "Mã đơn vị 'SXYZ' không có trong danh sách đơn vị báo cáo của Kế hoạch 24-KH/TU. | "
                         "Agency code 'SXYZ' is not in the registry of reporting agencies of Plan 24-KH/TU.",
         "completion_date_required": "Hoạt động đã hoàn thành (hoan_thanh) phải ghi ngày hoàn thành. | "
@@ -225,11 +222,7 @@ def test_newest_accepted_report_of_an_agency_for_a_period_supersedes(warehouse, 
     run_ingest(warehouse, landing)
     land(landing, "v3_rejected.json", to_json_bytes(changed(correction, 0, ke_hoach=-1)))
     run_ingest(warehouse, landing)
-    with connect(warehouse) as conn:
-        rows = conn.execute(
-            "select path, status, superseded_by from audit.submissions order by path"
-        ).fetchall()
-    assert rows == [
+    assert recorded(warehouse) == [
         ("agencies/2024-Q1/other_agency.json", "accepted", None),
         ("agencies/2024-Q1/v1.json", "superseded", content_hash(to_json_bytes(correction))),
         ("agencies/2024-Q1/v2.json", "accepted", None),

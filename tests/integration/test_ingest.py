@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from support import ingest_checks
 from support.builders import household, json_bytes, land, submission, variant, xlsx_bytes
-from support.ingest_checks import problems
+from support.ingest_checks import messages, problems, recorded
 
 from poverty_pipeline.ingest.discover import content_hash
 from poverty_pipeline.warehouse.database import connect
@@ -87,10 +87,7 @@ def test_each_rejection_has_exactly_its_problem_rows(mixed_run, name):
 
 def test_problem_rows_carry_messages_in_both_languages(mixed_run):
     url, _ = mixed_run
-    with connect(url) as conn:
-        vi, en = conn.execute(
-            "select message_vi, message_en from audit.submission_problems where rule = 'known_commune'"
-        ).fetchone()
+    [(_, _, vi, en)] = messages(url, "known_commune")
     assert vi == ("Mã xã '99999' không phải là xã, phường, thị trấn của tỉnh vào kỳ rà soát (theo danh "
                   "mục đơn vị hành chính tại ngày cuối kỳ). Kiểm tra lại mã xã.")
     assert en == ("Commune code '99999' is not a commune of the province on the review date (the "
@@ -126,11 +123,7 @@ def test_newest_accepted_submission_supersedes_the_earlier(warehouse, landing):
     correction = submission(households=[household("HO001"), household("HO002")])
     land(landing, "v2.json", json_bytes(correction))
     run_ingest(warehouse, landing)
-    with connect(warehouse) as conn:
-        rows = conn.execute(
-            "select path, status, superseded_by from audit.submissions order by received_at"
-        ).fetchall()
-    assert rows == [
+    assert recorded(warehouse) == [
         ("communes/2021/v1.json", "superseded", content_hash(json_bytes(correction))),
         ("communes/2021/v2.json", "accepted", None),
     ]

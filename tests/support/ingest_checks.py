@@ -1,5 +1,6 @@
 """Run an ingest against a test warehouse and read back what it recorded: the outcome of each
-file, a file's problem rows and the raw tables' row counts."""
+file, the recorded files, a file's problem rows, the problems' messages and the raw tables' row
+counts."""
 
 from __future__ import annotations
 
@@ -28,6 +29,27 @@ def problems(url: str, path: str) -> list[tuple]:
              where s.path = %s order by p.problem_id
             """,
             (path,),
+        ).fetchall()
+
+
+def recorded(url: str) -> list[tuple]:
+    """Every recorded file by path: (path, status, superseded_by)."""
+    with connect(url) as conn:
+        return conn.execute(
+            "select path, status, superseded_by from audit.submissions order by path"
+        ).fetchall()
+
+
+def messages(url: str, *rules: str) -> list[tuple]:
+    """The messages of the problem rows of ``rules``: (path, rule, message_vi, message_en)."""
+    with connect(url) as conn:
+        return conn.execute(
+            """
+            select s.path, p.rule, p.message_vi, p.message_en
+              from audit.submission_problems p join audit.submissions s using (submission_id)
+             where p.rule = any(%s) order by p.problem_id
+            """,
+            (list(rules),),
         ).fetchall()
 
 

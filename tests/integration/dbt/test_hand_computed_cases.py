@@ -218,6 +218,15 @@ def _cases_households() -> list[dict]:
     return rows
 
 
+def yearly_reviews(code: str, histories: dict[str, str], areas: dict, area: str = URBAN) -> dict:
+    """A json review a year from 2021 listing each household as the kind its history gives for
+    the year (``{"T1": "PPN"}``: T1 poor in 2021 and 2022, near-poor in 2023)."""
+    years = range(2021, 2021 + len(next(iter(histories.values()))))
+    return {f"{code}_{year}.json": (year, "json", review(code, year, [
+        kind(ma_ho, history[i], area) for ma_ho, history in histories.items()], areas))
+        for i, year in enumerate(years)}
+
+
 # submission files: name → (year, format, document)
 FILES = {
     # --- A: Phường 5 (28249), xlsx with the Vietnamese labels
@@ -258,30 +267,18 @@ FILES = {
         kind("H1", "N"), kind("H2", "N"), kind("28303-K1", "P"), kind("28303-K2", "N")],
         {URBAN: (200, 800)})),
     # --- C: Phường 7 (28255), closed 1 Nov 2024 into Phường 1 (28261)
-    "28255_2021.json": (2021, "json", review("28255", 2021, [kind("C1", "P"), kind("C2", "P")], C_AREAS)),
-    "28255_2022.json": (2022, "json", review("28255", 2022, [kind("C1", "P"), kind("C2", "N")], C_AREAS)),
-    "28255_2023.json": (2023, "json", review("28255", 2023, [kind("C1", "P"), kind("C2", "N")], C_AREAS)),
+    **yearly_reviews("28255", {"C1": "PPP", "C2": "PNN"}, C_AREAS),
     # after its merger, alone (28261 sends nothing for 2024)
     "28255_2024.json": (2024, "json", review("28255", 2024, [
         kind("C1", "P"), kind("C2", "X"), kind("C3", "N")], C_AREAS)),
     "28261_2025.json": (2025, "json", review("28261", 2025, [
         kind("28255-C1", "N"), kind("28255-C2", "P"), kind("28255-C3", "P")], C_AREAS)),
     # --- T: Thị trấn Tân Hiệp (28519) and L: Xã Tân Lý Tây (28531, closed 1 Nov 2024 into it)
-    "28519_2021.json": (2021, "json", review("28519", 2021,
-        [kind("T1", "P", RURAL), kind("T2", "X", RURAL)], T_AREAS)),
-    "28519_2022.json": (2022, "json", review("28519", 2022,
-        [kind("T1", "P", RURAL), kind("T2", "X", RURAL)], T_AREAS)),
-    "28519_2023.json": (2023, "json", review("28519", 2023,
-        [kind("T1", "N", RURAL), kind("T2", "X", RURAL)], T_AREAS)),
+    **yearly_reviews("28519", {"T1": "PPN", "T2": "XXX"}, T_AREAS, RURAL),
     "28519_2025.json": (2025, "json", review("28519", 2025, [
         kind("T1", "P", RURAL), kind("T2", "X", RURAL), kind("28531-L1", "P", RURAL)],
         {RURAL: (450, 1800)})),
-    "28531_2021.json": (2021, "json", review("28531", 2021,
-        [kind("L1", "P", RURAL), kind("L2", "N", RURAL)], L_AREAS)),
-    "28531_2022.json": (2022, "json", review("28531", 2022,
-        [kind("L1", "N", RURAL), kind("L2", "N", RURAL)], L_AREAS)),
-    "28531_2023.json": (2023, "json", review("28531", 2023,
-        [kind("L1", "P", RURAL), kind("L2", "N", RURAL)], L_AREAS)),
+    **yearly_reviews("28531", {"L1": "PNP", "L2": "NNN"}, L_AREAS, RURAL),
     # after its merger, beside its successor, L1 as near-poor (rows 2 and 3 of the sheet)
     "28531_2024.xlsx": (2024, "xlsx", review("28531", 2024, [
         kind("L1", "N", RURAL), kind("L2", "N", RURAL)], L_AREAS)),

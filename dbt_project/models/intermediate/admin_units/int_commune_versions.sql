@@ -155,22 +155,13 @@ pre_2025_versions as (
 
     select
         intervals.commune_code,
-        case
-            when commune_renames.effective_date > intervals.valid_from
-                then commune_renames.name_before
-            else pre_2025_units.commune_name
-        end as commune_name,
-        case
-            when commune_renames.effective_date > intervals.valid_from
-                then commune_renames.unit_type_before
-            else pre_2025_units.unit_type
-        end as unit_type,
+        {{ before_change('commune_renames', 'name_before', 'pre_2025_units.commune_name') }}
+            as commune_name,
+        {{ before_change('commune_renames', 'unit_type_before', 'pre_2025_units.unit_type') }}
+            as unit_type,
         pre_2025_units.district_code,
-        case
-            when district_renames.effective_date > intervals.valid_from
-                then district_renames.name_before
-            else pre_2025_units.district_name
-        end as district_name,
+        {{ before_change('district_renames', 'name_before', 'pre_2025_units.district_name') }}
+            as district_name,
         pre_2025_units.province_code,
         pre_2025_units.province_name,
         intervals.valid_from,

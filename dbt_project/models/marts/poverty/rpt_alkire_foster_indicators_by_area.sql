@@ -104,19 +104,8 @@ deprived_counts as (
 commune_rows as (
 
     select
-        indicator_facts.commune_code as commune_code,
-        indicator_facts.district_code as district_code,
-        indicator_facts.province_code as province_code,
-        indicator_facts.current_commune_code as current_commune_code,
-        indicator_facts.review_year as review_year,
-        indicator_facts.standard_code as standard_code,
-        indicator_facts.is_official_standard as is_official_standard,
+        indicator_facts.*,
         indicators.indicator_code as indicator_code,
-        indicator_facts.total_households as total_households,
-        indicator_facts.total_members as total_members,
-        indicator_facts.poor_households as poor_households,
-        indicator_facts.poor_members as poor_members,
-        indicator_facts.near_poor_households as near_poor_households,
         coalesce(deprived_counts.poor_deprived_households, 0) as poor_deprived_households,
         coalesce(deprived_counts.poor_deprived_members, 0) as poor_deprived_members,
         coalesce(deprived_counts.near_poor_deprived_households, 0)

@@ -63,10 +63,10 @@ indicator_facts as (
         review_year,
         standard_code,
         is_official_standard,
-        poor_households,
-        near_poor_households,
-        poor_members,
-        near_poor_members
+        poor_households as all_poor_households,
+        near_poor_households as all_near_poor_households,
+        poor_members as all_poor_members,
+        near_poor_members as all_near_poor_members
     from {{ ref('fct_poverty_indicators') }}
 
 ),
@@ -161,19 +161,9 @@ characteristic_counts as (
 commune_rows as (
 
     select
-        indicator_facts.commune_code as commune_code,
-        indicator_facts.district_code as district_code,
-        indicator_facts.province_code as province_code,
-        indicator_facts.current_commune_code as current_commune_code,
-        indicator_facts.review_year as review_year,
-        indicator_facts.standard_code as standard_code,
-        indicator_facts.is_official_standard as is_official_standard,
+        indicator_facts.*,
         characteristics.characteristic_type as characteristic_type,
         characteristics.characteristic_code as characteristic_code,
-        indicator_facts.poor_households as all_poor_households,
-        indicator_facts.near_poor_households as all_near_poor_households,
-        indicator_facts.poor_members as all_poor_members,
-        indicator_facts.near_poor_members as all_near_poor_members,
         coalesce(characteristic_counts.poor_households, 0) as poor_households,
         coalesce(characteristic_counts.near_poor_households, 0) as near_poor_households,
         coalesce(characteristic_counts.poor_members, 0) as poor_members,

@@ -90,24 +90,20 @@ metric_inputs as (
     from target_years
     inner join targets
         on target_years.target_code = targets.target_code
-    inner join areas as this_year
+    {#- the target's area under the row's standard in the review year, the year before and the
+        target's base year #}
+    {%- for join_kind, alias, year in [
+        ('inner', 'this_year', 'target_years.review_year'),
+        ('left', 'last_year', 'target_years.review_year - 1'),
+        ('left', 'base_year', 'targets.base_review_year'),
+    ] %}
+    {{ join_kind }} join areas as {{ alias }}
         on
-            targets.area_level = this_year.area_level
-            and targets.area_code = this_year.area_code
-            and target_years.review_year = this_year.review_year
-            and target_years.standard_code = this_year.standard_code
-    left join areas as last_year
-        on
-            targets.area_level = last_year.area_level
-            and targets.area_code = last_year.area_code
-            and target_years.review_year - 1 = last_year.review_year
-            and target_years.standard_code = last_year.standard_code
-    left join areas as base_year
-        on
-            targets.area_level = base_year.area_level
-            and targets.area_code = base_year.area_code
-            and targets.base_review_year = base_year.review_year
-            and target_years.standard_code = base_year.standard_code
+            targets.area_level = {{ alias }}.area_level
+            and targets.area_code = {{ alias }}.area_code
+            and {{ year }} = {{ alias }}.review_year
+            and target_years.standard_code = {{ alias }}.standard_code
+    {%- endfor %}
 
 ),
 
