@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import (
     ExecutionMode,
@@ -29,7 +29,10 @@ Seeds (standards, indicators, communes) → staging → intermediate (every hous
 under every standard) → marts
 (`marts.fct_poverty_indicators`, `marts.rpt_poverty_indicators_by_area`, dimensions; flows and
 the review summary, Alkire–Foster measures, household profiles, reconciliation with the
-communes' claims, progress against the plan's and the national targets).
+communes' claims, progress against the plan's and the national targets). The household
+models are incremental: a run rebuilds only the households of the reviews that arrived or were
+corrected since the last build (and all of them when the models or the rules changed); trigger
+with `{"full_refresh": true}` to rebuild everything.
 Also the plan's tasks: agency reports → task completion, activity progress, plan results, and
 the status of every expected submission with reporting rates. Runs nightly and whenever an
 ingest DAG has loaded new submissions (commune reviews or agency reports). The dbt project is loaded from
@@ -69,6 +72,13 @@ profile_config = ProfileConfig(
     default_args={"retries": 1, "retry_delay": pendulum.duration(minutes=2)},
     tags=["poverty", "dbt", "marts"],
     doc_md=DOC,
+    params={
+        "full_refresh": Param(
+            False, type="boolean",
+            description="Rebuild every household from scratch (`dbt build --full-refresh`) "
+                        "instead of only those of the reviews that changed.",
+        ),
+    },
 )
 def warehouse_build():
     @task
@@ -107,7 +117,11 @@ def warehouse_build():
         ),
         # the per-node tasks read their result once the build is done
         # (poverty_pipeline.orchestration.dbt_watcher)
-        operator_args={"deferrable": False, "poke_interval": 5},
+        operator_args={
+            "deferrable": False,
+            "poke_interval": 5,
+            "full_refresh": "{{ params.full_refresh }}",
+        },
     )
 
     @task(retries=0)  # a violation in the data does not go away on retry

@@ -155,7 +155,8 @@ def cmd_run(args) -> None:
     for dag_id in dags:
         print(f"running DAG {dag_id} through Airflow …")
         try:
-            elapsed = runner.dags_test(dag_id, env)
+            conf = {"full_refresh": True} if args.full_refresh and dag_id == "warehouse_build" else None
+            elapsed = runner.dags_test(dag_id, env, conf=conf)
         except RuntimeError as exc:
             failed = str(exc)
             break
@@ -333,6 +334,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="run only this DAG (repeatable; default: all, in order)")
     p.add_argument("--sample", action="store_true",
                    help="write sample submissions into an empty landing that is not the default one")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="rebuild every household, not only those of the reviews that changed")
     p.set_defaults(func=cmd_run)
     sub.add_parser("summary", help="print the rates by district").set_defaults(func=cmd_summary)
     sub.add_parser("warehouse-url", help="print (and start) the warehouse URL").set_defaults(func=cmd_url)

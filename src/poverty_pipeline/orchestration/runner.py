@@ -219,8 +219,10 @@ def sqlite_map_namer(env: dict[str, str], dag_id: str):
     return name_of
 
 
-def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, echo=None) -> float:
-    """Run one DAG to completion through Airflow; raise if any task failed.
+def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, echo=None,
+              conf: dict | None = None) -> float:
+    """Run one DAG to completion through Airflow (``conf``: the run's parameters); raise if any
+    task failed.
 
     The full log goes to ``.local/logs/<dag_id>.log``; progress lines are echoed.
     """
@@ -232,7 +234,8 @@ def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, ech
     failed = False
     progress = Progress(sqlite_task_counter(env, dag_id), sqlite_map_namer(env, dag_id))
     with log_path.open("w", buffering=1) as log, subprocess.Popen(  # line by line: tail -f
-        [_airflow(), "dags", "test", dag_id], env=env, text=True,
+        [_airflow(), "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])],
+        env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     ) as proc:
         for line in proc.stdout:
