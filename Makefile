@@ -41,7 +41,9 @@ $(WEB_STAMP): web_assets/package.json web_assets/package-lock.json web_assets/fe
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q uv==0.13.9
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	# bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set (containers, CI) every
+	# Airflow task, dbt and GX process would otherwise compile their sources at each start
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
