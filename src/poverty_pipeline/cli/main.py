@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from poverty_pipeline.cli.warehouse_url import ensure_warehouse_url
+from poverty_pipeline.cli.warehouse_url import ensure_warehouse_url, is_embedded
 from poverty_pipeline.config import DBT_PROJECT_DIR, LOCAL_DIR, default_landing_url, landing_url
 
 DAG_IDS = ("commune_ingest", "agency_ingest", "warehouse_build")
@@ -31,14 +31,6 @@ class Refused(SystemExit):
 
     def __init__(self, message: str):
         super().__init__(f"poverty: {message}")
-
-
-def is_embedded(url: str) -> bool:
-    """Whether ``url`` is the embedded server's (its socket in ``.local/pgdata``), as
-    ``poverty warehouse-url`` prints it."""
-    from poverty_pipeline.config import warehouse_parts
-
-    return warehouse_parts(url)["host"] == str(LOCAL_DIR / "pgdata")
 
 
 def require_key(env: dict[str, str] | None = None) -> None:
@@ -312,7 +304,7 @@ def ui_banner(port: int) -> str:
 def cmd_bench(args) -> None:
     from poverty_pipeline.cli.bench import main as bench_main
 
-    bench_main(scale=args.scale, years=args.years)
+    bench_main(scale=args.scale, years=args.years, keep=args.keep)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -363,6 +355,8 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("bench", help="benchmark ingest and build against the COPY + SQL floor")
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--years", type=int, default=5)
+    p.add_argument("--keep", action="store_true",
+                   help="keep the bench databases (poverty_bench_s<scale>_<pid>) after the run")
     p.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)

@@ -16,3 +16,11 @@ def ensure_warehouse_url() -> str:
         os.environ["POVERTY_WAREHOUSE_URL"] = url
         print(f"embedded PostgreSQL: {url}")
     return url
+
+
+def is_embedded(url: str) -> bool:
+    """Whether ``url`` is the embedded server's (its socket in ``.local/pgdata``), as
+    ``poverty warehouse-url`` prints it."""
+    from poverty_pipeline.config import LOCAL_DIR, warehouse_parts
+
+    return warehouse_parts(url)["host"] == str(LOCAL_DIR / "pgdata")
