@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
+import time
+
+import psutil
+import pytest
 
 from poverty_pipeline.cli import bench_phases as phases
 
@@ -73,3 +78,17 @@ def test_the_rows_each_household_model_wrote(tmp_path):
         "int_review_households": 29, "int_households_classified": None, "int_household_flows": None}
     assert phases.dbt_timing(results) == {"run": 30.5, "nodes_sum": 3.25}
 
+
+
+
+SLEEPER = "import time; time.sleep(60)"
+
+
+def test_a_command_running_past_its_timeout_is_stopped_with_its_children():
+    parent = (f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {SLEEPER!r}]); "
+              "print('started', flush=True); time.sleep(60)")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="still ran after 2 s and was stopped:\nstarted"):
+        phases.measure([sys.executable, "-c", parent], dict(os.environ), timeout=2)
+    assert time.monotonic() - started < 20
+    assert not [p for p in psutil.process_iter(["cmdline"]) if SLEEPER in " ".join(p.info["cmdline"] or [])]

@@ -79,6 +79,11 @@ class Run:
     facts: dict = field(default_factory=dict)
 
     @property
+    def build_timeout(self) -> float:
+        """A build still running after this has a plan gone wrong: it is stopped, the run fails."""
+        return BUILD_TIMEOUT_S * max(self.scale, 1)
+
+    @property
     def landing(self) -> Path:
         return self.tmp / "landing"
 
@@ -96,7 +101,7 @@ class Run:
 
     def build(self, key: str, target: str, env: dict[str, str] | None = None) -> Path:
         """`dbt build` into ``tmp/<target>``; its run_results.json."""
-        self.took(key, *phases.dbt_build(env or self.env, self.tmp / target))
+        self.took(key, *phases.dbt_build(env or self.env, self.tmp / target, self.build_timeout))
         results = self.tmp / target / "run_results.json"
         self.slowest[key] = slowest_nodes(results)
         self.facts.setdefault("dbt_timing", {})[key] = phases.dbt_timing(results)
@@ -132,9 +137,9 @@ def _other_server(run: Run, server_url: str) -> None:
     url = phases.fresh_database(server_url, run.name)
     started = time.monotonic()
     rows = phases.copy_warehouse(run.url, url)
-    run.facts["postgres"]["embedded"] = phases.server_version(url)
+    run.facts["postgres"]["embedded"] = phases.server_settings(url)
     print(f"copied {rows:,} rows of raw, audit and pii.hmac_pads to the embedded PostgreSQL "
-          f"{run.facts['postgres']['embedded']} in {time.monotonic() - started:.1f} s", flush=True)
+          f"in {time.monotonic() - started:.1f} s", flush=True)
     run.build("dbt_build_embedded", "target-embedded",
               {**run.env, **dbt_env(url), "POVERTY_WAREHOUSE_URL": url})
 
@@ -146,7 +151,8 @@ def _through_airflow(run: Run) -> None:
     print(f"dropped what dbt built ({', '.join(schemas)}) for the DAG's build", flush=True)
     dag = phases.airflow_build(sys.executable, run.url, run.landing, run.tmp / "airflow",
                                LOCAL_DIR / "bench" / "logs" / run.name,
-                               {"POVERTY_DATA_DOCS_DIR": run.env["POVERTY_DATA_DOCS_DIR"]})
+                               {"POVERTY_DATA_DOCS_DIR": run.env["POVERTY_DATA_DOCS_DIR"]},
+                               timeout=2 * run.build_timeout)
     run.took("airflow_warehouse_build", dag["seconds"], dag["peak"])
     run.seconds.update(airflow_dbt_producer=dag["producer"], airflow_dbt_group=dag["dbt_group"])
     run.facts["airflow"] = {"task_instances": dag["tasks"], "log": dag["log"]}
@@ -183,7 +189,7 @@ def main(scale: float = 1.0, years: int = 5, keep: bool = False) -> None:
             run = Run(name, url, Path(tmp), scale, years)
             run.env = {**os.environ, **dbt_env(url), "POVERTY_WAREHOUSE_URL": url,
                        "GX_ANALYTICS_ENABLED": "false", "POVERTY_DATA_DOCS_DIR": f"{tmp}/data_docs"}
-            run.facts["postgres"] = {"server" if embedded else "embedded": phases.server_version(url)}
+            run.facts["postgres"] = {"server" if embedded else "embedded": phases.server_settings(url)}
             _full(run)
             run.facts["dashboard_queries_ms"] = dashboard_queries.measure(url)
             if embedded:
@@ -202,6 +208,9 @@ def main(scale: float = 1.0, years: int = 5, keep: bool = False) -> None:
 # 27 s on a stock PostgreSQL 15 (2 loaded cores); twice that leaves room for a busy machine and
 # still catches a plan gone wrong (the one that once ran for 27 minutes).
 NODE_BOUND_S = 60.0
+# No build may take longer than this per unit of scale (about seven times the 91 s of scale 1):
+# one plan gone wrong would otherwise hold the run for hours.
+BUILD_TIMEOUT_S = 600.0
 # Each build whose nodes are bound: what the table calls it, the suffix of its nodes in the JSON.
 BUILDS = {"dbt_build": ("`dbt build`", ""),
           "dbt_build_embedded": ("`dbt build` on the embedded PostgreSQL", "_embedded"),
@@ -225,9 +234,13 @@ def _ratios(s: dict[str, float]) -> dict[str, float | None]:
     }
 
 
+def _versions(servers: dict[str, dict[str, str]]) -> dict[str, str]:
+    return {where: settings["server_version"] for where, settings in servers.items()}
+
+
 def _phases_table(run: Run) -> list[str]:
     s, peak, f = run.seconds, run.peak, run.facts
-    rows, resub, pg = f["household_rows"], f["resubmission"], f["postgres"]
+    rows, resub, pg = f["household_rows"], f["resubmission"], _versions(f["postgres"])
     written = " / ".join(str(n) if n is not None else "?" for n in resub["rows_written"].values())
     return [
         "| phase | wall time | rows/s | peak memory |",
@@ -251,7 +264,7 @@ def _phases_table(run: Run) -> list[str]:
 
 def _figures_table(run: Run, ratios: dict[str, float | None]) -> list[str]:
     s, peak, f, scale = run.seconds, run.peak, run.facts, run.scale
-    pg, queries = f["postgres"], f["dashboard_queries_ms"]
+    pg, queries = _versions(f["postgres"]), f["dashboard_queries_ms"]
     slowest_query = max(v["p95_ms"] for k, v in queries.items() if k != "all")
     largest = max((k for k in peak if k != "floor"), key=peak.get)
     node_target = f"≤ {10 * max(scale, 1):g} s"
@@ -290,7 +303,9 @@ def _report(run: Run) -> None:
     f, scale = run.facts, run.scale
     bound = NODE_BOUND_S * max(scale, 1)
     ratios = _ratios(run.seconds)
-    servers = " · ".join(f"{where} PostgreSQL {version}" for where, version in f["postgres"].items())
+    servers = " · ".join(f"{where} PostgreSQL {p['server_version']} (autovacuum {p['autovacuum']}, "
+                         f"shared_buffers {p['shared_buffers']}, work_mem {p['work_mem']})"
+                         for where, p in f["postgres"].items())
     timing = "; ".join(f"{key.replace('_', ' ')} {t['run']} s / {t['nodes_sum']} s"
                        for key, t in f["dbt_timing"].items())
     lines = [

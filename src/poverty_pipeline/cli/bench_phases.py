@@ -51,20 +51,38 @@ def _peak_rss(pid: int, stop: threading.Event, out: list[int]) -> None:
     out.append(peak)
 
 
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS bytes and stdout of a command."""
+def measure(cmd: list[str], env: dict[str, str], timeout: float | None = None) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS bytes and stdout of a command; a command still running after
+    ``timeout`` seconds is stopped (with its children) and fails."""
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     stop, peak = threading.Event(), []
     sampler = threading.Thread(target=_peak_rss, args=(proc.pid, stop, peak))
     sampler.start()
-    output, _ = proc.communicate()
-    stop.set()
-    sampler.join()
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_tree(proc.pid)
+        output, _ = proc.communicate()
+        raise RuntimeError(f"{' '.join(cmd)} still ran after {timeout:.0f} s and was stopped:\n"
+                           f"{output[-3000:]}") from None
+    finally:
+        stop.set()
+        sampler.join()
     elapsed = time.monotonic() - started
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{output[-3000:]}")
     return elapsed, peak[0] if peak else 0, output
+
+
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(pid)
+        for proc in [*root.children(recursive=True), root]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
 
 
 def last_json(output: str) -> dict:
@@ -210,17 +228,25 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
-def server_version(url: str) -> str:
+# Settings that change what a build costs, reported beside each server's figures.
+SETTINGS = ("server_version", "autovacuum", "shared_buffers", "work_mem", "max_parallel_workers_per_gather")
+
+
+def server_settings(url: str) -> dict[str, str]:
     from poverty_pipeline.warehouse.database import connect
 
     with connect(url) as conn:
-        return conn.execute("select current_setting('server_version')").fetchone()[0].split()[0]
+        found = dict(conn.execute("select name, current_setting(name) from pg_settings "
+                                  "where name = any(%s)", (list(SETTINGS),)).fetchall())
+    found["server_version"] = found["server_version"].split()[0]
+    return {name: found[name] for name in SETTINGS}
 
 
 def copy_warehouse(source_url: str, target_url: str) -> int:
     """The raw and audit tables and the key's pads (pii.hmac_pads) of ``source_url`` copied into
-    ``target_url`` (set up by ``ensure_schema``, then analysed as the source's autovacuum would
-    have); the rows copied."""
+    ``target_url`` (set up by ``ensure_schema``); those the source has statistics of analysed, the
+    others left without, as on the source (a server without autovacuum has none after the
+    ingest); the rows copied."""
     from psycopg import sql
 
     from poverty_pipeline.warehouse.database import connect, ensure_schema
@@ -235,6 +261,8 @@ def copy_warehouse(source_url: str, target_url: str) -> int:
             # audit.submissions first: every other table refers to it
             "order by (schemaname, tablename) <> ('audit', 'submissions'), 1, 2",
             (list(COPIED_SCHEMAS),)).fetchall()
+        analysed = set(src.execute("select schemaname, relname from pg_stat_user_tables "
+                                   "where coalesce(last_analyze, last_autoanalyze) is not null").fetchall())
         names = [sql.Identifier(schema, table) for schema, table in tables]
         dst.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(names)))
         for (schema, table), name in zip(tables, names, strict=True):
@@ -248,20 +276,21 @@ def copy_warehouse(source_url: str, target_url: str) -> int:
                     into.write(chunk)
         dst.commit()
         dst.autocommit = True
-        for name in names:
-            dst.execute(sql.SQL("analyze {}").format(name))
+        for table, name in zip(tables, names, strict=True):
+            if tuple(table) in analysed:
+                dst.execute(sql.SQL("analyze {}").format(name))
             copied += dst.execute(sql.SQL("select count(*) from {}").format(name)).fetchone()[0]
     return copied
 
 
 # --- dbt -------------------------------------------------------------------------------------
 
-def dbt_build(env: dict[str, str], target: Path, *args: str) -> tuple[float, int]:
+def dbt_build(env: dict[str, str], target: Path, timeout: float | None = None) -> tuple[float, int]:
     """`dbt build` with its own target folder (two runs never share one): wall seconds, peak RSS."""
     dbt = str(Path(sys.executable).with_name("dbt"))
     seconds, rss, _ = measure([dbt, "build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
                                "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
-                               "--log-path", str(target / "logs"), *args], env)
+                               "--log-path", str(target / "logs")], env, timeout)
     return seconds, rss
 
 
@@ -367,7 +396,7 @@ def write_resubmission(landing: Path, url: str, years: range, scale: float, seed
 # --- the warehouse build through Airflow -----------------------------------------------------
 
 def airflow_build(py: str, url: str, landing: Path, home: Path, log_dir: Path,
-                  extra_env: dict[str, str]) -> dict:
+                  extra_env: dict[str, str], timeout: float | None = None) -> dict:
     """Run the warehouse_build DAG with `airflow dags test` through the project's runner, in
     a process of its own (its peak memory), on a metadata database of its own (``home``):
     wall seconds of the DAG, its dbt producer task's and its dbt task group's (producer and the
@@ -380,7 +409,7 @@ def airflow_build(py: str, url: str, landing: Path, home: Path, log_dir: Path,
     print(f"Airflow metadata database ready in {time.monotonic() - started:.1f} s", flush=True)
     code = ("from poverty_pipeline.cli.bench import _phase; "
             f"_phase('airflow', {url!r}, {str(log_dir)!r})")
-    _, rss, out = measure([py, "-c", code], env)
+    _, rss, out = measure([py, "-c", code], env, timeout)
     log = log_dir / f"{WAREHOUSE_BUILD}.log"
     return {"seconds": last_json(out)["seconds"], "peak": rss, **task_times(home, WAREHOUSE_BUILD),
             "dbt": dbt_timing_in_log(log), "log": str(log)}
