@@ -252,7 +252,7 @@ def _phases_table(run: Run) -> list[str]:
         _row(f"floor: calamine read ({s['floor_read']:.1f} s) + COPY from CSV ({s['floor_copy']} s)"
              f" + one SQL statement ({s['floor_sql']} s)", s["floor"], rows, peak["floor"]),
         _row(f"`warehouse_build` through Airflow (`airflow dags test`): dbt producer task "
-             f"{s['airflow_dbt_producer']} s, dbt task group {s['airflow_dbt_group']} s, then the "
+             f"{s['airflow_dbt_producer']:.1f} s, dbt task group {s['airflow_dbt_group']:.1f} s, then the "
              "quality gate and exports", s["airflow_warehouse_build"], rows, peak["airflow_warehouse_build"]),
         _row(f"resubmission of {resub['commune']}'s {resub['year']} review ({resub['households']} "
              f"households: {resub['incomes_changed']} incomes changed, 1 dropped, 1 added): ingest "
