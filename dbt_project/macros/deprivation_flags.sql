@@ -17,8 +17,8 @@
     review_year, commune_code, submission_id and the deprivation_flag_columns) crossed with the
     indicators of every standard, with the reported flag, its proxy, the flag assessed and where
     it came from. With `standard` (an expression), the indicators of that standard only, for the
-    row `households` of an outer query (in a lateral join). Each flag is picked with a plain CASE on the seed's column name (no per-row
-    JSON), so a new standard is a seed change. -#}
+    row `households` of an outer query (in a lateral join). Each flag is picked with a plain CASE
+    on the seed's column name (no per-row JSON), so a new standard is a seed change. -#}
 {% macro assessed_deprivations(households, standard=none) %}
     {%- set flag_columns = deprivation_flag_columns() -%}
     select

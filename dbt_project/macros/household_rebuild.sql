@@ -123,37 +123,37 @@
             submission_id text, household_row_number integer
         ) on commit drop;
         with removed as (
-            delete from {{ this }} where {{ in_household_rebuild() }}
+            delete from {{ this }} where {{ household_rebuild_condition() }}
             returning submission_id, household_row_number
         )
         insert into household_rebuild_rows select * from removed;
         analyze household_rebuild_rows
         {%- else -%}
-        delete from {{ this }} where {{ in_flow_rebuild() if flows else in_household_rebuild() }}
+        delete from {{ this }} where {{ household_rebuild_condition(flows) }}
         {%- endif %}
     {%- endif -%}
 {% endmacro %}
 
-{#- The condition on a model's rows (household_key, review_year) that this run rebuilds (`true`
-    when it rebuilds all). -#}
-{% macro in_household_rebuild(key='household_key', year='review_year') %}
-    {%- if household_rebuild_is_partial() -%}
-        ({{ key }}, {{ year }}) in (select household_key, review_year from household_rebuild)
+{#- The rows (household_key, review_year) a partial run rebuilds: those of household_rebuild;
+    for the flows, every year of those households and the whole household_rebuild_years. -#}
+{% macro household_rebuild_condition(flows=false) %}
+    {%- if flows -%}
+        (
+            household_key in (select household_key from household_rebuild)
+            or review_year in (select review_year from household_rebuild_years)
+        )
     {%- else -%}
-        true
+        (household_key, review_year) in (select household_key, review_year from household_rebuild)
     {%- endif -%}
 {% endmacro %}
 
-{#- The flows' condition: every year of a rebuilt household, and the whole household_rebuild_years. -#}
-{% macro in_flow_rebuild(key='household_key', year='review_year') %}
-    {%- if household_rebuild_is_partial() -%}
-        (
-            {{ key }} in (select household_key from household_rebuild)
-            or {{ year }} in (select review_year from household_rebuild_years)
-        )
-    {%- else -%}
-        true
-    {%- endif -%}
+{#- The condition on a model's rows that this run rebuilds: `true` when it rebuilds all. -#}
+{% macro in_household_rebuild() %}
+    {{- household_rebuild_condition() if household_rebuild_is_partial() else 'true' -}}
+{% endmacro %}
+
+{% macro in_flow_rebuild() %}
+    {{- household_rebuild_condition(flows=true) if household_rebuild_is_partial() else 'true' -}}
 {% endmacro %}
 
 {#- Post-hook: what the model now reflects. -#}

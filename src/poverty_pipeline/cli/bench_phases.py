@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from poverty_pipeline.config import DBT_PROJECT_DIR
+from poverty_pipeline.orchestration.runner import ANSI
 
 COMMUNE_CONTRACT = "commune_household_review"
 # What a submission is loaded as when it is taken in (audit.submissions.status).
@@ -190,12 +191,6 @@ def export_csv(url: str, folder: Path) -> int:
         return cur.execute("select count(*) from raw.commune_households").fetchone()[0]
 
 
-# No single dbt node may take longer than this per unit of scale. The slowest at scale 1 took
-# 27 s on a stock PostgreSQL 15 (2 loaded cores); twice that leaves room for a busy machine and
-# still catches a plan gone wrong (the one that once ran for 27 minutes).
-NODE_BOUND_S = 60.0
-
-
 # --- databases -------------------------------------------------------------------------------
 
 def database_name(scale: float) -> str:
@@ -312,7 +307,6 @@ def dbt_timing(run_results: Path) -> dict[str, float]:
 # In a log of dbt's: the end of the run, and a node's result with its time.
 DBT_FINISHED = re.compile(r"Finished running .* \((\d+(?:\.\d+)?)s\)")
 DBT_NODE_TIME = re.compile(r"\d+ of \d+ (?:OK|PASS|WARN|ERROR|FAIL)\b.* in (\d+(?:\.\d+)?)s\]")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def dbt_timing_in_log(log: Path) -> dict[str, float | None]:
@@ -353,14 +347,12 @@ def drop_built(url: str, manifest: Path) -> list[str]:
 
 # --- one commune's resubmission --------------------------------------------------------------
 
-PREFIXED = re.compile(r"^\d{5}-")
-
-
 def write_resubmission(landing: Path, url: str, years: range, scale: float, seed: int) -> dict:
     """Write a corrected review of one commune into ``landing``, as the generator wrote its first
     version (same format and header style, a later ``ngay_lap`` so that it supersedes it): every
     tenth household's income changed, one household dropped, one added. The commune is the first
     the generator writes with a review taken in for the last review year that has any."""
+    from poverty_pipeline.reference.admin_units import HOUSEHOLD_PREFIX
     from poverty_pipeline.samples.generate import build_submissions, render
     from poverty_pipeline.warehouse.database import connect
 
@@ -377,7 +369,7 @@ def write_resubmission(landing: Path, url: str, years: range, scale: float, seed
     changed = rows[::10]
     for i, row in enumerate(changed):  # half of them poorer, half richer
         row["thu_nhap_binh_quan"] = int(round(row["thu_nhap_binh_quan"] * (0.6 if i % 2 else 1.5), -3))
-    added = dict(next((r for r in rows if not PREFIXED.match(r["ma_ho"])), rows[-1]))
+    added = dict(next((r for r in rows if not HOUSEHOLD_PREFIX.match(r["ma_ho"])), rows[-1]))
     head = added["ma_ho"].rstrip("0123456789")
     width, taken = len(added["ma_ho"]) - len(head), {r["ma_ho"] for r in rows}
     added["ma_ho"] = next(code for n in range(10**width - 1, 0, -1)

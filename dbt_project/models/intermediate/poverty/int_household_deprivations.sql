@@ -10,8 +10,6 @@
 
 {{ config(materialized='view') }}
 
--- depends_on: {{ ref('ref_poverty_indicators') }}
-
 with
 
 -- one row per household and review year (a household listed twice counts once)

@@ -32,6 +32,7 @@
 -- stopped being current, and the whole years t and t+1 of a commune-year reviewed for the first
 -- time (macros/household_rebuild.sql); each rebuilt household is read with all its years.
 
+-- the pre-hook reads the staged households (the keys of the reviews that changed):
 -- depends_on: {{ ref('stg_commune_reviews__households') }}
 {{ config(
     materialized='incremental',
