@@ -149,7 +149,9 @@ def _split(plan: CommunePlan, frame: YearFrame, closed: list[admin_units.Success
 def _merged(code: str, year: int, members: list[tuple[CommunePlan, YearFrame]]) -> UnitReview:
     host = next((plan for plan, _ in members if plan.code == code), members[0][0])
     host_frame = next(frame for plan, frame in members if plan is host)
-    parts = [_prefixed(frame, plan.code) for plan, frame in members]
+    # the host's own households keep their codes: only those of the communes it took in name
+    # their former commune (a file may not prefix its own unit's code)
+    parts = [frame if plan is host else _prefixed(frame, plan.code) for plan, frame in members]
     columns = {k: [v for part in parts for v in part.columns[k]] for k in host_frame.columns}
     frame = dataclasses.replace(host_frame, columns=columns, tong_hop=_totals(parts),
                                 thong_tin={**host_frame.thong_tin, "ma_xa": code})
