@@ -10,6 +10,8 @@ from support.builders import household, json_bytes, land, submission, variant, x
 from support.ingest_checks import messages, problems, recorded
 
 from poverty_pipeline.ingest.discover import content_hash
+from poverty_pipeline.reference.admin_units import successions_2025_from_package
+from poverty_pipeline.samples import generate_submissions
 from poverty_pipeline.warehouse.database import connect
 
 
@@ -150,3 +152,27 @@ def test_rejected_file_loads_nothing_even_when_most_rows_are_fine(warehouse, lan
 def test_a_warehouse_that_is_down_fails_loudly():
     with pytest.raises(psycopg.OperationalError):
         connect("postgresql://postgres@127.0.0.1:1/none", connect_timeout=2)
+
+
+def test_sample_files_of_every_review_date_are_accepted(warehouse, landing):
+    """The generator's files follow the contract on each date's units: a 2025 unit lists its own
+    households unprefixed and those of the communes it took in under their former codes."""
+    merged = [code for code, new in successions_2025_from_package().items() if new == "28249"]
+    generate_submissions(landing, years=(2023, 2024, 2025), communes=merged, scale=0.05, workers=1)
+    outcomes = run_ingest(warehouse, landing)
+    assert any(path.startswith("communes/2025/28249_") for path in outcomes)
+    rejected = {path: problems(warehouse, path) for path, status in outcomes.items()
+                if status == "rejected"}
+    assert not rejected
+
+
+def test_the_planner_sees_what_a_batch_loaded(warehouse, landing):
+    """After a batch the loaded tables have statistics: the build's plans do not wait for
+    autovacuum (which a server may not run at all)."""
+    households = [household(f"HO{i:03}") for i in range(1, 41)]
+    land(landing, "28249_2021_dinh_ky.json", json_bytes(submission(households=households)))
+    assert set(run_ingest(warehouse, landing).values()) == {"accepted"}
+    with connect(warehouse) as conn:
+        (estimate,) = conn.execute(
+            "explain (format json) select * from raw.commune_households").fetchone()[0]
+    assert estimate["Plan"]["Plan Rows"] == 40

@@ -35,6 +35,7 @@ from poverty_pipeline.ingest.load import (
     LOADED,
     Outcome,
     already_recorded,
+    analyse_loaded,
     audit_values,
     is_connection_failure,
     record,
@@ -280,6 +281,11 @@ def ingest_files(
         progress.update(i + 1, report.rows)
     log.info("recorded %d files, %d %s rows (%.1f s): %s", len(subs), report.rows,
              contract.main_sheet, time.monotonic() - started, report.counts)
+    if subs:
+        try:
+            analyse_loaded(conn, contract)
+        except psycopg.Error as exc:  # what was recorded stands; the build's plans may suffer
+            log.warning("statistics not refreshed after the batch: %s", where(exc))
     return report
 
 
