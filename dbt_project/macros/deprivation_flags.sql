@@ -13,65 +13,54 @@
     {{ return(columns | sort) }}
 {% endmacro %}
 
-{#- Households × indicators, long: every household row of `households` (household_key,
-    review_year, commune_code, submission_id and the deprivation_flag_columns) crossed with the
-    indicators of every standard, with the reported flag, its proxy, the flag assessed and where
-    it came from. With `standard` (an expression), the indicators of that standard only, for the
-    row `households` of an outer query (in a lateral join). Each flag is picked with a plain CASE
-    on the seed's column name (no per-row JSON), so a new standard is a seed change. -#}
-{% macro assessed_deprivations(households, standard=none) %}
-    {%- set flag_columns = deprivation_flag_columns() -%}
+{#- The deprivation flags of the household row `households` (or of the row in scope) in one smallint array, in the order
+    of deprivation_flag_columns(): a flag is then read by its position, not by a CASE over the
+    column names for every household and indicator. -#}
+{% macro deprivation_flag_array(households=none) -%}
+    array[
+        {%- for column in deprivation_flag_columns() %}
+        {{ households ~ '.' if households }}{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    ]::smallint[]
+{%- endmacro %}
+
+{#- The indicator seed, each indicator with the positions of its own flag and of its proxy in
+    deprivation_flag_array (null when the seed names no such column: that flag reads as blank). -#}
+{% macro indicator_flag_positions() %}
     select
-        household_key,
-        review_year,
-        standard_code,
-        indicator_code,
-        commune_code,
-        submission_id,
-        dimension_code,
-        submission_flag_column,
-        proxy_flag_column,
-        reported_flag,
-        proxy_flag,
-        case
-            when reported_flag is not null then reported_flag
-            when proxy_flag is not null then proxy_flag
-            when missing_counts_as_not_deprived then 0::smallint
-        end as assessed_flag,
-        case
-            when reported_flag is not null then 'reported'
-            when proxy_flag is not null then 'proxy'
-            when missing_counts_as_not_deprived then 'missing_counts_as_not_deprived'
-            else 'missing'
-        end as flag_source
-    from (
+        indicators.standard_code as standard_code,
+        indicators.indicator_code as indicator_code,
+        indicators.dimension_code as dimension_code,
+        indicators.submission_flag_column as submission_flag_column,
+        indicators.proxy_flag_column as proxy_flag_column,
+        indicators.missing_counts_as_not_deprived as missing_counts_as_not_deprived,
+        array_position(flag_columns.names, indicators.submission_flag_column::text)
+            as submission_flag_position,
+        array_position(flag_columns.names, indicators.proxy_flag_column::text)
+            as proxy_flag_position
+    from {{ ref('ref_poverty_indicators') }} as indicators
+    cross join (
         select
-            {{ households }}.household_key as household_key,
-            {{ households }}.review_year as review_year,
-            indicators.standard_code as standard_code,
-            indicators.indicator_code as indicator_code,
-            {{ households }}.commune_code as commune_code,
-            {{ households }}.submission_id as submission_id,
-            indicators.dimension_code as dimension_code,
-            indicators.submission_flag_column as submission_flag_column,
-            indicators.proxy_flag_column as proxy_flag_column,
-            indicators.missing_counts_as_not_deprived as missing_counts_as_not_deprived,
-            case indicators.submission_flag_column
-                {%- for column in flag_columns %}
-                when '{{ column }}' then {{ households }}.{{ column }}
+            array[
+                {%- for column in deprivation_flag_columns() %}
+                '{{ column }}'{{ ',' if not loop.last }}
                 {%- endfor %}
-            end::smallint as reported_flag,
-            case indicators.proxy_flag_column
-                {%- for column in flag_columns %}
-                when '{{ column }}' then {{ households }}.{{ column }}
-                {%- endfor %}
-            end::smallint as proxy_flag
-        {%- if standard is none %}
-        from {{ households }}
-        cross join {{ ref('ref_poverty_indicators') }} as indicators
-        {%- else %}
-        from {{ ref('ref_poverty_indicators') }} as indicators
-        where indicators.standard_code = {{ standard }}
-        {%- endif %}
-    ) as flags
+            ]::text[] as names
+    ) as flag_columns
 {% endmacro %}
+
+{#- The flag counted for one indicator: the reported flag, else its proxy, else 0 when the
+    indicator's blanks count as not deprived, else null (missing). -#}
+{% macro assessed_flag(reported, proxy, missing_counts_as_not_deprived) -%}
+    coalesce({{ reported }}, {{ proxy }}, case when {{ missing_counts_as_not_deprived }} then 0::smallint end)
+{%- endmacro %}
+
+{#- Where assessed_flag came from: reported, proxy, missing_counts_as_not_deprived or missing. -#}
+{% macro flag_source(reported, proxy, missing_counts_as_not_deprived) -%}
+    case
+        when {{ reported }} is not null then 'reported'
+        when {{ proxy }} is not null then 'proxy'
+        when {{ missing_counts_as_not_deprived }} then 'missing_counts_as_not_deprived'
+        else 'missing'
+    end
+{%- endmacro %}

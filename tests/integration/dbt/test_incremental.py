@@ -11,7 +11,8 @@ The submissions are the hand-computed histories across the 2024 and 2025 reorgan
 3. corrections: one changes a household's class, drops one and adds one; one drops a household
    that another review of the same unit then counts; one lists a household of another unit, so
    a unit that sent nothing new changes too.
-and then a run with nothing new, which rebuilds nothing. After each run, every table equals a full
+then a run with nothing new, which rebuilds nothing; then a new release whose classification
+has a column the table lacks, which rebuilds that model whole with the column. After each run, every table equals a full
 build of the same submissions in a second warehouse.
 """
 
@@ -84,7 +85,17 @@ def table_sizes(url: str) -> dict[str, int]:
                 for m in HOUSEHOLD_MODELS}
 
 
-STEPS = ("first", "held back", "corrections", "nothing new")
+STEPS = ("first", "held back", "corrections", "nothing new", "a new release")
+
+
+def previous_release(url: str) -> None:
+    """The incremental warehouse as a release before this one left it: the classified
+    households without a column this release adds, built under other rules (its fingerprint)."""
+    with psycopg.connect(url) as conn:
+        conn.execute("alter table intermediate.int_households_classified "
+                     "drop column deprived_indicator_codes")
+        conn.execute("update intermediate.household_builds set rules_fingerprint = 'previous' "
+                     "where model_name = 'int_households_classified'")
 
 
 def arrive(conn: psycopg.Connection, step: str, load_submission) -> None:
@@ -109,6 +120,8 @@ def runs(warehouse_url, load_submission, run_dbt, tmp_path_factory) -> dict:
             for url in (warehouse_url, full_url):
                 with psycopg.connect(url) as conn:
                     arrive(conn, step, load_submission)
+            if step == "a new release":
+                previous_release(warehouse_url)
             target = tmp_path_factory.mktemp("dbt_target")
             run_dbt(warehouse_url, target, *BUILD)
             run_dbt(full_url, tmp_path_factory.mktemp("dbt_target"), *BUILD, "--full-refresh",
@@ -144,3 +157,8 @@ def test_a_run_rebuilds_only_the_changed_households(runs):
     # row of Phường 4's 2025 review listing B5
     assert written["corrections"]["int_review_households"] == 8 + (4 + 4) + (3 + 1)
     assert written["nothing new"] == dict.fromkeys(HOUSEHOLD_MODELS, 0)
+    # a release that changed the classification (its SQL, here a column): that model whole,
+    # with the new column added to the table (on_schema_change)
+    classified = "int_households_classified"
+    assert written["a new release"] == {
+        **dict.fromkeys(HOUSEHOLD_MODELS, 0), classified: runs["a new release"]["sizes"][classified]}

@@ -58,10 +58,8 @@ households as (
         area_type,
         member_count,
         income_per_member_monthly,
-        commune_classification
-        {%- for column in deprivation_flag_columns() %},
-        {{ column }}
-        {%- endfor %}
+        commune_classification,
+        {{ deprivation_flag_array() }} as deprivation_flags
     from {{ ref('stg_commune_reviews__households') }}
 
 ),
@@ -81,6 +79,22 @@ standards as (
 
 ),
 
+-- each standard's indicators as parallel arrays, in indicator order: a household's flags are
+-- then read by position (deprivation_flag_array), not by a join or CASE per indicator
+standard_indicators as (
+
+    select
+        standard_code,
+        array_agg(indicator_code order by indicator_code) as indicator_codes,
+        array_agg(submission_flag_position order by indicator_code) as submission_flag_positions,
+        array_agg(proxy_flag_position order by indicator_code) as proxy_flag_positions,
+        array_agg(missing_counts_as_not_deprived order by indicator_code)
+            as missing_counts_as_not_deprived
+    from ({{ indicator_flag_positions() }}) as indicators  -- noqa: ST05
+    group by standard_code
+
+),
+
 current_households as (
 
     select
@@ -93,10 +107,8 @@ current_households as (
         households.member_count as member_count,
         households.income_per_member_monthly as income_per_member_monthly,
         households.commune_classification as commune_classification,
-        current_reviews.applied_standard_code as applied_standard_code
-        {%- for column in deprivation_flag_columns() %},
-        households.{{ column }} as {{ column }}
-        {%- endfor %}
+        current_reviews.applied_standard_code as applied_standard_code,
+        households.deprivation_flags as deprivation_flags
     from households
     inner join counted_rows
         on
@@ -104,6 +116,75 @@ current_households as (
             and households.household_row_number = counted_rows.household_row_number
     inner join current_reviews
         on households.submission_id = current_reviews.submission_id
+
+),
+
+-- the distinct patterns of flags (a few thousand among hundreds of thousands of households),
+-- each counted once under each standard's indicators and joined back: counting per household
+-- would aggregate households × indicators (ten million rows) one household at a time
+flag_patterns as (
+
+    select distinct deprivation_flags
+    from current_households
+
+),
+
+pattern_counts as (
+
+    select
+        flag_patterns.deprivation_flags as deprivation_flags,
+        standards.standard_code as standard_code,
+        deprivation_counts.*
+    from flag_patterns
+    cross join standards
+    left join standard_indicators
+        on standards.standard_code = standard_indicators.standard_code
+    -- the flags under the standard's indicators, as int_household_deprivations reads them
+    cross join lateral (  -- noqa: ST05
+        select
+            count(*) as indicators_assessed,
+            count(*) filter (where reported_flag = 1) as deprived_reported_count,
+            count(*) filter (where reported_flag is null) as missing_reported_count,
+            count(*) filter (where flag_source = 'proxy') as proxy_filled_count,
+            count(*) filter (
+                where flag_source = 'missing_counts_as_not_deprived'
+            ) as missing_counted_not_deprived_count,
+            count(*) filter (where assessed_flag = 1) as deprived_assessed_count,
+            count(*) filter (where assessed_flag is null) as missing_assessed_count,
+            coalesce(
+                array_agg(indicator_code order by indicator_code) filter (where assessed_flag = 1),
+                '{}'
+            ) as deprived_indicator_codes
+        from (
+            select
+                indicator_code,
+                reported_flag,
+                {{ assessed_flag('reported_flag', 'proxy_flag', 'missing_counts_as_not_deprived') }}
+                    as assessed_flag,
+                {{ flag_source('reported_flag', 'proxy_flag', 'missing_counts_as_not_deprived') }}
+                    as flag_source
+            from (
+                select
+                    indicator.indicator_code as indicator_code,
+                    indicator.missing_counts_as_not_deprived as missing_counts_as_not_deprived,
+                    flag_patterns.deprivation_flags[indicator.submission_flag_position]
+                        as reported_flag,
+                    flag_patterns.deprivation_flags[indicator.proxy_flag_position]
+                        as proxy_flag
+                from unnest(
+                    standard_indicators.indicator_codes,
+                    standard_indicators.submission_flag_positions,
+                    standard_indicators.proxy_flag_positions,
+                    standard_indicators.missing_counts_as_not_deprived
+                ) as indicator (
+                    indicator_code,
+                    submission_flag_position,
+                    proxy_flag_position,
+                    missing_counts_as_not_deprived
+                )
+            ) as flags
+        ) as deprivations
+    ) as deprivation_counts
 
 ),
 
@@ -139,26 +220,14 @@ household_standards as (
         deprivation_counts.missing_counted_not_deprived_count
             as missing_counted_not_deprived_count,
         deprivation_counts.deprived_assessed_count as deprived_assessed_count,
-        deprivation_counts.missing_assessed_count as missing_assessed_count
+        deprivation_counts.missing_assessed_count as missing_assessed_count,
+        deprivation_counts.deprived_indicator_codes as deprived_indicator_codes
     from current_households
     cross join standards
-    -- the household's flags under the standard's indicators (as int_household_deprivations),
-    -- counted for this household alone: no sort or hash of millions of rows
-    cross join lateral (  -- noqa: ST05
-        select
-            count(*) as indicators_assessed,
-            count(*) filter (where reported_flag = 1) as deprived_reported_count,
-            count(*) filter (where reported_flag is null) as missing_reported_count,
-            count(*) filter (where flag_source = 'proxy') as proxy_filled_count,
-            count(*) filter (
-                where flag_source = 'missing_counts_as_not_deprived'
-            ) as missing_counted_not_deprived_count,
-            count(*) filter (where assessed_flag = 1) as deprived_assessed_count,
-            count(*) filter (where assessed_flag is null) as missing_assessed_count
-        from (
-            {{ assessed_deprivations('current_households', standard='standards.standard_code') }}
-        ) as deprivations
-    ) as deprivation_counts
+    inner join pattern_counts as deprivation_counts
+        on
+            current_households.deprivation_flags = deprivation_counts.deprivation_flags
+            and standards.standard_code = deprivation_counts.standard_code
 
 ),
 
@@ -223,6 +292,7 @@ final as (
         missing_counted_not_deprived_count,
         deprived_assessed_count as deprivation_count,
         missing_assessed_count as missing_indicator_count,
+        deprived_indicator_codes,
         case
             when classification_method = 'unclassifiable' then null
             when income_band = 'income_poor' then 'poor'

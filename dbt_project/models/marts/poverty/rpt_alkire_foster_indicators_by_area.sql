@@ -8,27 +8,18 @@
 
 with
 
-deprivations as (
+-- the poor and near-poor households (as each standard classifies them), once per indicator
+-- they are deprived in (assessed: a flag still missing after proxies counts as not deprived)
+deprived_households as (
 
     select
         household_key,
         review_year,
         standard_code,
-        indicator_code,
-        commune_code
-    from {{ ref('int_household_deprivations') }}
-    where assessed_flag = 1
-
-),
-
-classified as (
-
-    select
-        household_key,
-        review_year,
-        standard_code,
+        commune_code,
         member_count,
-        classification
+        classification,
+        unnest(deprived_indicator_codes) as indicator_code
     from {{ ref('int_households_classified') }}
     where classification in ('poor', 'near_poor')
 
@@ -78,26 +69,20 @@ indicator_facts as (
 deprived_counts as (
 
     select
-        classified.review_year as review_year,
-        classified.standard_code as standard_code,
-        deprivations.indicator_code as indicator_code,
-        deprivations.commune_code as commune_code,
-        count(*) filter (where classified.classification = 'poor') as poor_deprived_households,
-        coalesce(sum(classified.member_count) filter (where classified.classification = 'poor'), 0)
+        review_year,
+        standard_code,
+        indicator_code,
+        commune_code,
+        count(*) filter (where classification = 'poor') as poor_deprived_households,
+        coalesce(sum(member_count) filter (where classification = 'poor'), 0)
             as poor_deprived_members,
-        count(*) filter (where classified.classification = 'near_poor')
-            as near_poor_deprived_households
-    from deprivations
-    inner join classified
-        on
-            deprivations.household_key = classified.household_key
-            and deprivations.review_year = classified.review_year
-            and deprivations.standard_code = classified.standard_code
+        count(*) filter (where classification = 'near_poor') as near_poor_deprived_households
+    from deprived_households
     group by
-        classified.review_year,
-        classified.standard_code,
-        deprivations.indicator_code,
-        deprivations.commune_code
+        review_year,
+        standard_code,
+        indicator_code,
+        commune_code
 
 ),
 

@@ -92,40 +92,80 @@ listed_households as materialized (
 
 ),
 
-household_values as (
+household_columns as (
+
+    select distinct household_column
+    from characteristics
+
+),
+
+-- each household's value of each column the seed names (a blank is '')
+household_values as materialized (
 
     select
         listed_households.submission_id as submission_id,
         listed_households.household_key as household_key,
-        characteristics.characteristic_type as characteristic_type,
-        characteristics.characteristic_code as characteristic_code,
-        characteristics.match_rule as match_rule,
-        characteristics.match_value as match_value,
-        nullif(trim(listed_households.household_record ->> characteristics.household_column), '')
-            as household_value
+        household_columns.household_column as household_column,
+        coalesce(listed_households.household_record ->> household_columns.household_column, '')
+            as raw_value
     from listed_households
-    cross join characteristics
+    cross join household_columns
+
+),
+
+distinct_values as (
+
+    select distinct
+        household_column,
+        raw_value
+    from household_values
+
+),
+
+-- each characteristic's rule applied once per distinct value of its column (a few hundred),
+-- not once per household (materialized: otherwise PostgreSQL may join the households to the
+-- characteristics first and test every rule millions of times)
+value_matches as materialized (
+
+    select
+        distinct_values.household_column as household_column,
+        distinct_values.raw_value as raw_value,
+        characteristics.characteristic_type as characteristic_type,
+        characteristics.characteristic_code as characteristic_code
+    from distinct_values
+    inner join characteristics
+        on distinct_values.household_column = characteristics.household_column
+    where
+        case characteristics.match_rule
+            when 'equals' then
+                lower(nullif(trim(distinct_values.raw_value), ''))
+                = lower(characteristics.match_value)
+            when 'differs_from' then
+                lower(nullif(trim(distinct_values.raw_value), ''))
+                <> lower(characteristics.match_value)
+            when 'list_contains' then
+                lower(characteristics.match_value) = any(
+                    string_to_array(
+                        lower(replace(nullif(trim(distinct_values.raw_value), ''), ' ', '')), ';'
+                    )
+                )
+            when 'is_blank' then nullif(trim(distinct_values.raw_value), '') is null
+        end
 
 ),
 
 matches as (
 
     select
-        submission_id,
-        household_key,
-        characteristic_type,
-        characteristic_code
+        household_values.submission_id as submission_id,
+        household_values.household_key as household_key,
+        value_matches.characteristic_type as characteristic_type,
+        value_matches.characteristic_code as characteristic_code
     from household_values
-    where
-        case match_rule
-            when 'equals' then lower(household_value) = lower(match_value)
-            when 'differs_from' then lower(household_value) <> lower(match_value)
-            when 'list_contains' then
-                lower(match_value) = any(
-                    string_to_array(lower(replace(household_value, ' ', '')), ';')
-                )
-            when 'is_blank' then household_value is null
-        end
+    inner join value_matches
+        on
+            household_values.household_column = value_matches.household_column
+            and household_values.raw_value = value_matches.raw_value
 
 ),
 
