@@ -16,7 +16,10 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from poverty_pipeline.config import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID, dbt_threads
 from poverty_pipeline.orchestration.assets import RAW_AGENCY_REPORTS, RAW_COMMUNE_REVIEWS
-from poverty_pipeline.orchestration.dbt_watcher import report_after_the_build
+from poverty_pipeline.orchestration.dbt_watcher import (
+    push_final_node_events_only,
+    report_after_the_build,
+)
 
 DOC = """
 ### Warehouse build
@@ -50,6 +53,8 @@ of each review year to `<landing>/_reports/review_summary/<year>.xlsx`; `write_f
 writes each period's overdue and rejected submissions with whom to contact (the dbt model
 `restricted.rst_follow_up_list`) to `<landing>/_reports/follow_up/<period>.xlsx`.
 """
+
+push_final_node_events_only()
 
 profile_config = ProfileConfig(
     profile_name="poverty_warehouse",

@@ -8,12 +8,27 @@ waiting task is one the producer may need. Started after the producer, each task
 result at once: the grid still shows every model and test, a failed one fails the task that names
 it (and, on that task's retry, dbt runs that model alone), the models downstream of it are
 ``upstream_failed``, and the rest succeed.
+
+Since those tasks only read a node's final state, the producer keeps to the events that carry it
+(``push_final_node_events_only``).
 """
 
 from __future__ import annotations
 
 from airflow.task.trigger_rule import TriggerRule
 from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
+from cosmos.operators._watcher import base as watcher_base
+
+# The dbt events whose details the producer stores for the per-node tasks' logs: a node's end
+# and the errors. Cosmos 1.15 also stores its start, compiling and executing, each an XCom write
+# under one lock that dbt's threads queue on (astronomer-cosmos#2777: the tasks use them only to
+# log, and read them once the node has ended); at ~600 nodes that doubled dbt's run time.
+FINAL_NODE_EVENTS = watcher_base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
+
+
+def push_final_node_events_only() -> None:
+    """Make the producer store only FINAL_NODE_EVENTS (in the process that runs it)."""
+    watcher_base._DBT_EVENT_ALLOWLIST = FINAL_NODE_EVENTS
 
 
 def report_after_the_build(group) -> None:
