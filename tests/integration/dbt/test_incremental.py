@@ -12,8 +12,8 @@ The submissions are the hand-computed histories across the 2024 and 2025 reorgan
    that another review of the same unit then counts; one lists a household of another unit, so
    a unit that sent nothing new changes too.
 then a run with nothing new, which rebuilds nothing; then a new release whose classification
-has a column the table lacks, which rebuilds that model whole with the column. After each run, every table equals a full
-build of the same submissions in a second warehouse.
+has a column the table lacks, which rebuilds that model whole with the column. After each run,
+every table equals a full build of the same submissions in a second warehouse.
 """
 
 from __future__ import annotations
