@@ -205,10 +205,10 @@ def main(scale: float = 1.0, years: int = 5, keep: bool = False) -> None:
 
 
 # No single dbt node may take longer than this per unit of scale. The slowest at scale 1 took
-# 27 s on a stock PostgreSQL 15 (2 loaded cores); twice that leaves room for a busy machine and
-# still catches a plan gone wrong (the one that once ran for 27 minutes).
-NODE_BOUND_S = 60.0
-# No build may take longer than this per unit of scale (about seven times the 91 s of scale 1):
+# 15–17 s on PostgreSQL 15 and 16 (2 cores); about two and a half times that leaves room for a
+# busy machine and still catches a plan gone wrong (one once ran for 27 minutes).
+NODE_BOUND_S = 40.0
+# No build may take longer than this per unit of scale (about nine times the ~70 s of scale 1):
 # one plan gone wrong would otherwise hold the run for hours.
 BUILD_TIMEOUT_S = 600.0
 # Each build whose nodes are bound: what the table calls it, the suffix of its nodes in the JSON.
