@@ -13,9 +13,9 @@
     {{ return(columns | sort) }}
 {% endmacro %}
 
-{#- The deprivation flags of the household row `households` (or of the row in scope) in one smallint array, in the order
-    of deprivation_flag_columns(): a flag is then read by its position, not by a CASE over the
-    column names for every household and indicator. -#}
+{#- The deprivation flags of the household row `households` (or of the row in scope) in one
+    smallint array, in the order of deprivation_flag_columns(): a flag is then read by its
+    position, not by a CASE over the column names for every household and indicator. -#}
 {% macro deprivation_flag_array(households=none) -%}
     array[
         {%- for column in deprivation_flag_columns() %}

@@ -74,7 +74,7 @@ indicator_facts as (
 listed_households as materialized (
 
     -- households poor or near-poor under at least one standard, each read into a record once
-    -- (materialized: otherwise PostgreSQL rebuilds the record for every characteristic)
+    -- (materialized: otherwise PostgreSQL rebuilds the record for every column the seed names)
     select
         households.submission_id as submission_id,
         households.household_key as household_key,
