@@ -59,8 +59,14 @@ BAD_CASES = {
 }
 
 
-@pytest.fixture
-def mixed_run(warehouse, landing):
+# The ingest reads, validates and records a batch in parts of so many rows (batch.part_rows):
+# one part for the whole batch, or a part for every file; the outcomes must not differ.
+PARTS = {"one part": "1000000", "a part per file": "1"}
+
+
+@pytest.fixture(params=sorted(PARTS))
+def mixed_run(warehouse, landing, monkeypatch, request):
+    monkeypatch.setenv("POVERTY_INGEST_PART_ROWS", PARTS[request.param])
     land(landing, "good.xlsx", xlsx_bytes(GOOD, labels=True))
     land(landing, "good_other.json", json_bytes(submission(ma_xa="28252")))
     for name, (data, _) in BAD_CASES.items():
@@ -164,6 +170,33 @@ def test_sample_files_of_every_review_date_are_accepted(warehouse, landing):
     rejected = {path: problems(warehouse, path) for path, status in outcomes.items()
                 if status == "rejected"}
     assert not rejected
+
+
+def test_a_batch_is_validated_and_recorded_part_by_part(warehouse, landing, monkeypatch):
+    """Each part of a batch is validated and recorded before the next is read, so the ingest
+    holds one part's rows at a time however many files land; a rejection in one part leaves
+    the others loaded."""
+    from poverty_pipeline.ingest import batch
+
+    monkeypatch.setenv("POVERTY_INGEST_PART_ROWS", "4")
+    seen: list[tuple[list[str], int]] = []  # each validation: its files, the files recorded before
+
+    def spy(subs, *args, **kwargs):
+        with connect(warehouse) as conn:
+            recorded_before = conn.execute("select count(*) from audit.submissions").fetchone()[0]
+        seen.append(([s.path for s in subs], recorded_before))
+        return validate_batch(subs, *args, **kwargs)
+
+    validate_batch = batch.validate_batch
+    monkeypatch.setattr(batch, "validate_batch", spy)
+    for code in ("28249", "28252", "28261"):  # 3 households and an area row: a part apiece
+        land(landing, f"{code}.json", json_bytes(submission(ma_xa=code)))
+    land(landing, "28264.json", json_bytes(submission(ma_xa="28264", households=[
+        household("HO001"), household("HO002", thu_nhap_binh_quan="một triệu")])))
+    statuses = run_ingest(warehouse, landing)
+    assert [(len(paths), before) for paths, before in seen] == [(1, 0), (1, 1), (1, 2), (1, 3)]
+    assert sorted(statuses.values()) == ["accepted"] * 3 + ["rejected"]
+    assert raw_counts(warehouse)["commune_households"] == 9
 
 
 def test_the_planner_sees_what_a_batch_loaded(warehouse, landing):

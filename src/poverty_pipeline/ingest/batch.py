@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 10.0  # a progress line at most this often (and at the end of each phase)
 REQUIRE_SUBMITTER_FOLDERS = "POVERTY_REQUIRE_SUBMITTER_FOLDERS"  # 1: files must lie in one
+# Files are read, validated and recorded in parts of about this many rows: Great Expectations
+# holds every frame of what it validates, so a part bounds the ingest's memory (scale 5 in one
+# batch: 2.2 GiB), and a part this size keeps its fixed cost per validation small.
+PART_ROWS = "POVERTY_INGEST_PART_ROWS"
+DEFAULT_PART_ROWS = 100_000
 
 
 def submitter_folders_required() -> bool:
@@ -243,13 +248,39 @@ def ingest_files(
     # Another run may have recorded some of these since discovery.
     done = already_recorded(conn, [f.submission_id for f in files])
     todo = [f for f in files if f.submission_id not in done]
-    subs: list[Submission] = []
+    report = BatchReport()
+    published: list = []  # the Data Docs keys of the suites' results, one set per part
+    part: list[Submission] = []
     progress = Progress("read", len(todo), started)
     with contextlib.nullcontext(reader) if reader else ReadWorker() as worker:
         for i, landed in enumerate(todo):
-            subs.append(take_in(root, landed, contract, worker, require_folders))
+            part.append(take_in(root, landed, contract, worker, require_folders))
             progress.update(i + 1, force=i + 1 == len(todo))
+            if i + 1 == len(todo) or sum(s.row_count for s in part) >= part_rows():
+                published += _take_part(conn, root, part, contract, run_id, report, started)
+                part = []  # its frames freed: memory follows the part, not the batch
+    log.info("recorded %d files, %d %s rows (%.1f s): %s", len(report.outcomes), report.rows,
+             contract.main_sheet, time.monotonic() - started, report.counts)
+    if published:
+        _build_data_docs(published)
+    if todo:
+        try:
+            analyse_loaded(conn, contract)
+        except psycopg.Error as exc:  # what was recorded stands; the build's plans may suffer
+            log.warning("statistics not refreshed after the batch: %s", where(exc))
+    return report
 
+
+def part_rows() -> int:
+    """Rows of the files read before they are validated and recorded together
+    (``POVERTY_INGEST_PART_ROWS``): the ingest holds one part at a time, whatever the batch."""
+    return int(os.environ.get(PART_ROWS, DEFAULT_PART_ROWS))
+
+
+def _take_part(conn: psycopg.Connection, root, subs: list[Submission], contract: Contract,
+               run_id: str | None, report: BatchReport, started: float) -> list:
+    """Validate and record one part of a batch (each file its outcome in ``report``); the keys
+    of its suites' results stored for Data Docs."""
     # Only structurally sound files go to the suites: a missing sheet leaves nothing to check.
     checkable = [s for s in subs if not s.rejected or s.tables]
     try:
@@ -261,15 +292,14 @@ def ingest_files(
         sub.submission_id = derived_id("internal_error", sub.path, sub.submission_id)
         results = []
     log.info("validated %d files (%.1f s)", len(subs), time.monotonic() - started)
-    _publish_validations(results, run_id, contract.name, files)
+    keys = _store_validations(results, run_id, contract.name, subs, len(report.outcomes))
 
     def feedback(sub: Submission, status: str, rows: int) -> str:
         values = audit_values(contract, sub)
         return write_feedback(root, sub, status, rows, values.get("submitter_code"), values.get("period"))
 
-    report = BatchReport()
-    progress = Progress("recorded", len(subs), started)
-    for i, sub in enumerate(subs):
+    progress = Progress("recorded", len(report.outcomes) + len(subs), started)
+    for sub in subs:
         content_id = sub.submission_id
         outcome = record(conn, sub, contract, run_id, feedback,
                          failure_id=lambda s=sub, c=content_id: derived_id("internal_error", s.path, c))
@@ -278,26 +308,31 @@ def ingest_files(
             rules = Counter(outcome.error_rules)
             log.warning("rejected %s: %d error(s): %s", printable(sub.path, one_line=True), outcome.errors,
                         ", ".join(f"{rule} ×{n}" for rule, n in sorted(rules.items())))
-        progress.update(i + 1, report.rows)
-    log.info("recorded %d files, %d %s rows (%.1f s): %s", len(subs), report.rows,
-             contract.main_sheet, time.monotonic() - started, report.counts)
-    if subs:
-        try:
-            analyse_loaded(conn, contract)
-        except psycopg.Error as exc:  # what was recorded stands; the build's plans may suffer
-            log.warning("statistics not refreshed after the batch: %s", where(exc))
-    return report
+        progress.update(len(report.outcomes), report.rows)
+    return keys
 
 
-def _publish_validations(results: list, run_id: str | None, contract: str, files: list[LandedFile]) -> None:
-    """The suites' results of this batch into the Data Docs site (values removed, see data_docs)."""
+def _store_validations(results: list, run_id: str | None, contract: str, subs: list[Submission],
+                       first: int) -> list:
+    """The suites' results of one part into the Data Docs store (values removed), named by the
+    part's periods and its files' places in the batch (``….2023.files-1-164``); their keys."""
     if not results:
-        return
+        return []
     from poverty_pipeline.ingest import data_docs
 
-    periods = sorted({f.period for f in files})
+    periods = "+".join(sorted({period_of(s.path) for s in subs})) or "batch"
+    name = f"{contract}.{periods}.files-{first + 1}-{first + len(subs)}"
     try:
-        data_docs.publish_submission_validations(results, run_id or "manual",
-                                                 f"{contract}.{'+'.join(periods) or 'batch'}")
+        return data_docs.store_submission_validations(results, run_id or "manual", name)
     except Exception as exc:  # the record in the warehouse matters more than the docs site
+        log.warning("Data Docs not updated: %s", where(exc))
+        return []
+
+
+def _build_data_docs(keys: list) -> None:
+    from poverty_pipeline.ingest import data_docs
+
+    try:
+        data_docs.build(keys)
+    except Exception as exc:
         log.warning("Data Docs not updated: %s", where(exc))

@@ -224,8 +224,9 @@ def without_values(result):
     return clean
 
 
-def publish_submission_validations(results: list, run_name: str, batch_name: str) -> Path | None:
-    """Store the results of one ingest batch (one per sheet), values removed, and update the site."""
+def store_submission_validations(results: list, run_name: str, batch_name: str) -> list:
+    """Store the results of one validation of an ingest batch (one per sheet), values removed;
+    their keys, for ``build`` to add to the site."""
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
@@ -233,7 +234,7 @@ def publish_submission_validations(results: list, run_name: str, batch_name: str
     )
 
     if not results:
-        return None
+        return []
     run_id = RunIdentifier(run_name=safe_name(run_name), run_time=dt.datetime.now(dt.UTC))
     batch_name = safe_name(batch_name)
     keys = []
@@ -245,7 +246,7 @@ def publish_submission_validations(results: list, run_name: str, batch_name: str
         )
         context().validation_results_store.set(key, without_values(result))
         keys.append(key)
-    return build(keys)
+    return keys
 
 
 # ------------------------------------------------------------------ serving the site's assets

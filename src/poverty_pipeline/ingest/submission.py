@@ -26,6 +26,11 @@ class Submission:
     bad_cells: set[tuple[str, int | None, str]] = field(default_factory=set)
 
     @property
+    def row_count(self) -> int:
+        """Rows of its sheets, as read."""
+        return sum(len(table) for table in self.tables.values())
+
+    @property
     def rejected(self) -> bool:
         return any(p.is_error for p in self.problems)
 
