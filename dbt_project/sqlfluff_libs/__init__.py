@@ -1,6 +1,7 @@
 """Stand-ins for the dbt context that SQLFluff's jinja templater does not have (it renders the
 models offline, without a database): ``execute`` is true, so the branches dbt runs are the ones
-linted; ``run_query`` and ``adapter.get_columns_in_relation`` answer with sample columns."""
+linted; ``run_query`` and ``adapter.get_columns_in_relation`` answer with sample columns;
+``adapter.quote`` quotes as PostgreSQL does."""
 
 execute = True
 
@@ -28,6 +29,9 @@ def run_query(sql: str) -> _Table:
 class _Adapter:
     def get_columns_in_relation(self, relation) -> list[_Column]:
         return [_Column(name) for name in ("valid_from", "valid_to")]
+
+    def quote(self, identifier: str) -> str:
+        return f'"{identifier}"'
 
 
 adapter = _Adapter()

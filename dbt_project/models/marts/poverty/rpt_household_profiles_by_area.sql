@@ -71,45 +71,67 @@ indicator_facts as (
 
 ),
 
-listed_households as materialized (
+-- each poor or near-poor household under each standard, with its values of the columns the
+-- seed names (read as text; a blank is '')
+{%- set columns = characteristic_columns() %}
+profile_households as (
 
-    -- households poor or near-poor under at least one standard, each read into a record once
-    -- (materialized: otherwise PostgreSQL rebuilds the record for every column the seed names)
     select
-        households.submission_id as submission_id,
-        households.household_key as household_key,
-        to_jsonb(households) as household_record
-    from households
-    inner join current_reviews
-        on households.submission_id = current_reviews.submission_id
-    where exists (
-        select 1
-        from classified
-        where
+        classified.review_year as review_year,
+        classified.standard_code as standard_code,
+        classified.commune_code as commune_code,
+        classified.classification as classification,
+        classified.member_count as member_count,
+        {%- for column in columns %}
+        coalesce(households.{{ adapter.quote(column) }}::text, '') as {{ adapter.quote(column) }}
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    from classified
+    inner join households
+        on
             classified.submission_id = households.submission_id
             and classified.household_key = households.household_key
-    )
+    inner join current_reviews
+        on households.submission_id = current_reviews.submission_id
 
 ),
 
-household_columns as (
-
-    select distinct household_column
-    from characteristics
-
-),
-
--- each household's value of each column the seed names (a blank is '')
-household_values as materialized (
+-- per commune, year and standard, the poor and near-poor households (and their members) with
+-- each value of each column: counted by value first, so each rule is then tested once per
+-- distinct value (a few hundred), not once per household
+value_counts as materialized (
 
     select
-        listed_households.submission_id as submission_id,
-        listed_households.household_key as household_key,
-        household_columns.household_column as household_column,
-        coalesce(listed_households.household_record ->> household_columns.household_column, '')
-            as raw_value
-    from listed_households
-    cross join household_columns
+        profile_households.review_year as review_year,
+        profile_households.standard_code as standard_code,
+        profile_households.commune_code as commune_code,
+        column_values.household_column as household_column,
+        column_values.raw_value as raw_value,
+        count(*) filter (where profile_households.classification = 'poor') as poor_households,
+        count(*) filter (where profile_households.classification = 'near_poor')
+            as near_poor_households,
+        coalesce(
+            sum(profile_households.member_count)
+                filter (where profile_households.classification = 'poor'), 0
+        ) as poor_members,
+        coalesce(
+            sum(profile_households.member_count)
+                filter (where profile_households.classification = 'near_poor'), 0
+        ) as near_poor_members
+    from profile_households
+    cross join lateral (
+        values
+        {%- for column in columns %}
+            ('{{ column }}', profile_households.{{ adapter.quote(column) }})
+            {{- "," if not loop.last }}
+        {%- endfor %}
+    ) as column_values (household_column, raw_value)
+    group by
+        profile_households.review_year,
+        profile_households.standard_code,
+        profile_households.commune_code,
+        column_values.household_column,
+        column_values.raw_value
 
 ),
 
@@ -118,13 +140,13 @@ distinct_values as (
     select distinct
         household_column,
         raw_value
-    from household_values
+    from value_counts
 
 ),
 
--- each characteristic's rule applied once per distinct value of its column (a few hundred),
--- not once per household (materialized: otherwise PostgreSQL may join the households to the
--- characteristics first and test every rule millions of times)
+-- each characteristic's rule applied once per distinct value of its column (materialized:
+-- otherwise PostgreSQL joins the counts to the characteristics first and tests every rule on
+-- every commune's values)
 value_matches as materialized (
 
     select
@@ -154,47 +176,31 @@ value_matches as materialized (
 
 ),
 
-matches as (
-
-    select
-        household_values.submission_id as submission_id,
-        household_values.household_key as household_key,
-        value_matches.characteristic_type as characteristic_type,
-        value_matches.characteristic_code as characteristic_code
-    from household_values
-    inner join value_matches
-        on
-            household_values.household_column = value_matches.household_column
-            and household_values.raw_value = value_matches.raw_value
-
-),
-
+-- a characteristic reads one column, and a household has one value in it: the households of
+-- the values it matches are the households it describes
 characteristic_counts as (
 
     select
-        classified.review_year as review_year,
-        classified.standard_code as standard_code,
-        classified.commune_code as commune_code,
-        matches.characteristic_type as characteristic_type,
-        matches.characteristic_code as characteristic_code,
-        count(*) filter (where classified.classification = 'poor') as poor_households,
-        count(*) filter (where classified.classification = 'near_poor') as near_poor_households,
-        coalesce(sum(classified.member_count) filter (where classified.classification = 'poor'), 0)
-            as poor_members,
-        coalesce(
-            sum(classified.member_count) filter (where classified.classification = 'near_poor'), 0
-        ) as near_poor_members
-    from matches
-    inner join classified
+        value_counts.review_year as review_year,
+        value_counts.standard_code as standard_code,
+        value_counts.commune_code as commune_code,
+        value_matches.characteristic_type as characteristic_type,
+        value_matches.characteristic_code as characteristic_code,
+        sum(value_counts.poor_households)::bigint as poor_households,
+        sum(value_counts.near_poor_households)::bigint as near_poor_households,
+        sum(value_counts.poor_members)::bigint as poor_members,
+        sum(value_counts.near_poor_members)::bigint as near_poor_members
+    from value_counts
+    inner join value_matches
         on
-            matches.submission_id = classified.submission_id
-            and matches.household_key = classified.household_key
+            value_counts.household_column = value_matches.household_column
+            and value_counts.raw_value = value_matches.raw_value
     group by
-        classified.review_year,
-        classified.standard_code,
-        classified.commune_code,
-        matches.characteristic_type,
-        matches.characteristic_code
+        value_counts.review_year,
+        value_counts.standard_code,
+        value_counts.commune_code,
+        value_matches.characteristic_type,
+        value_matches.characteristic_code
 
 ),
 
