@@ -78,11 +78,10 @@ review_years as (
 
 ),
 
+-- review year and the code a review was sent under, as one key ('2024:28249')
 reviewed_codes as (
 
-    select distinct
-        commune_code as submitted_code,
-        review_year
+    select review_year::text || ':' || commune_code as reviewed_key
     from {{ ref('int_commune_reviews_current') }}
 
 ),
@@ -165,16 +164,17 @@ gone as (
         last_year.area_type as area_type,
         last_year.member_count as member_count,
         last_year.household_state as previous_state,
-        exists(
-            select 1
-            from reviewed_codes
-            where
-                reviewed_codes.review_year = last_year.review_year + 1
-                and reviewed_codes.submitted_code in (
-                    coalesce(holder.commune_code, last_year.commune_code),
-                    last_year.submitted_commune_code,
-                    last_year.commune_code
-                )
+        -- uncorrelated INs: one hash of the reviewed codes, probed per household (a correlated
+        -- EXISTS scanned the reviews once per household gone)
+        coalesce(
+            (last_year.review_year + 1)::text || ':'
+            || coalesce(holder.commune_code, last_year.commune_code)
+            in (select reviewed_key from reviewed_codes)
+            or (last_year.review_year + 1)::text || ':' || last_year.submitted_commune_code
+            in (select reviewed_key from reviewed_codes)
+            or (last_year.review_year + 1)::text || ':' || last_year.commune_code
+            in (select reviewed_key from reviewed_codes),
+            false
         ) as is_reviewed
     from household_years as last_year
     inner join review_years
