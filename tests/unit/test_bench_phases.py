@@ -92,3 +92,32 @@ def test_a_command_running_past_its_timeout_is_stopped_with_its_children():
         phases.measure([sys.executable, "-c", parent], dict(os.environ), timeout=2)
     assert time.monotonic() - started < 20
     assert not [p for p in psutil.process_iter(["cmdline"]) if SLEEPER in " ".join(p.info["cmdline"] or [])]
+
+
+def test_a_run_without_the_optional_phases_reports_what_it_measured(tmp_path, monkeypatch, capsys):
+    """`poverty bench --skip embedded,airflow,resubmission` (a large scale's run): the table and
+    the JSON hold the ingest, the build, the floor and the dashboard queries, and say what was
+    left out."""
+    from poverty_pipeline.cli import bench
+
+    monkeypatch.setattr(bench, "LOCAL_DIR", tmp_path)
+    run = bench.Run("poverty_bench_s20_1", "postgresql://x/y", tmp_path, 20.0, 5,
+                    skipped=frozenset(bench.OPTIONAL_PHASES))
+    run.seconds = {"ingest": 900.0, "dbt_build": 1200.0, "floor": 150.0, "floor_read": 100.0,
+                   "floor_copy": 14.0, "floor_sql": 36.0}
+    run.peak = {"ingest": 900 << 20, "dbt_build": 200 << 20, "floor": 100 << 20}
+    run.slowest = {"dbt_build": [("rpt_household_profiles_by_area", 120.0)]}
+    run.facts = {"ingest": {"files": 737}, "household_rows": 5_675_460,
+                 "postgres": {"server": {"server_version": "15.20", "autovacuum": "off",
+                                         "shared_buffers": "128MB", "work_mem": "4MB"}},
+                 "dashboard_queries_ms": {"all": {"p50_ms": 1.0, "p95_ms": 3.0},
+                                          "by_area": {"p50_ms": 1.0, "p95_ms": 3.0}},
+                 "dbt_timing": {"dbt_build": {"run": 1190.0, "nodes_sum": 2000.0}}}
+    bench._report(run)
+    table = capsys.readouterr().out
+    assert "ingest ÷ floor | 6.00 ×" in table and "left out: airflow, embedded, resubmission" in table
+    assert "Airflow" not in table and "resubmission of" not in table
+    figures = json.loads((tmp_path / "bench" / "scale-20.json").read_text())
+    assert figures["ratios"]["resubmission_to_full"] is None
+    assert figures["skipped"] == ["airflow", "embedded", "resubmission"]
+    assert figures["peak_mib"]["ingest"] == 900

@@ -13,6 +13,7 @@ It works in a database of its own, ``poverty_bench_s<S>_<pid>`` (created, and dr
 unless ``--keep``), on the warehouse's server and, for the other PostgreSQL, on the embedded one.
 
     poverty bench --scale 1 --years 5      # or: make bench ARGS="--scale 2"
+    poverty bench --scale 20 --skip embedded,airflow,resubmission   # the core phases only
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Run:
     peak: dict[str, int] = field(default_factory=dict)
     slowest: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     facts: dict = field(default_factory=dict)
+    skipped: frozenset[str] = frozenset()  # the optional phases left out (OPTIONAL_PHASES)
 
     @property
     def build_timeout(self) -> float:
@@ -173,20 +175,24 @@ def _resubmission(run: Run) -> None:
     run.facts["resubmission"] = info
 
 
-def main(scale: float = 1.0, years: int = 5, keep: bool = False) -> None:
+# The phases a run may leave out (``--skip``); ingest, build, floor and dashboard queries always run.
+OPTIONAL_PHASES = ("embedded", "airflow", "resubmission")
+
+
+def main(scale: float = 1.0, years: int = 5, keep: bool = False, skip: frozenset[str] = frozenset()) -> None:
     from poverty_pipeline.cli.warehouse_url import ensure_warehouse_url, is_embedded
     from poverty_pipeline.warehouse.database import dbt_env, start_embedded
 
     given = os.environ.get("POVERTY_WAREHOUSE_URL")
     server = ensure_warehouse_url()
-    embedded = start_embedded() if given and not is_embedded(given) else None
+    embedded = start_embedded() if given and not is_embedded(given) and "embedded" not in skip else None
     name = phases.database_name(scale)
     url = phases.fresh_database(server, name)
     print(f"bench database: {name}", flush=True)
     servers = [u for u in (server, embedded) if u]
     try:
         with tempfile.TemporaryDirectory(prefix="poverty-bench-") as tmp:
-            run = Run(name, url, Path(tmp), scale, years)
+            run = Run(name, url, Path(tmp), scale, years, skipped=skip)
             run.env = {**os.environ, **dbt_env(url), "POVERTY_WAREHOUSE_URL": url,
                        "GX_ANALYTICS_ENABLED": "false", "POVERTY_DATA_DOCS_DIR": f"{tmp}/data_docs"}
             run.facts["postgres"] = {"server" if embedded else "embedded": phases.server_settings(url)}
@@ -194,8 +200,10 @@ def main(scale: float = 1.0, years: int = 5, keep: bool = False) -> None:
             run.facts["dashboard_queries_ms"] = dashboard_queries.measure(url)
             if embedded:
                 _other_server(run, embedded)
-            _through_airflow(run)
-            _resubmission(run)
+            if "airflow" not in skip:
+                _through_airflow(run)
+            if "resubmission" not in skip:
+                _resubmission(run)
     finally:
         for server_url in servers if not keep else ():
             phases.drop_database(server_url, name)
@@ -222,15 +230,17 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def _ratios(s: dict[str, float]) -> dict[str, float | None]:
+    """The ratios of the figures measured (None for a phase left out)."""
+    resubmission = (s["resubmission_ingest"] + s["resubmission_build"]
+                    if "resubmission_build" in s else None)
     return {
         "ingest_to_floor": _ratio(s["ingest"], s["floor"]),
         "build_to_floor": _ratio(s["dbt_build"], s["floor"]),
         "embedded_to_server_build": _ratio(s.get("dbt_build_embedded"), s["dbt_build"]),
-        "resubmission_to_full": _ratio(s["resubmission_ingest"] + s["resubmission_build"],
-                                       s["ingest"] + s["dbt_build"]),
-        "airflow_dag_to_dbt_build": _ratio(s["airflow_warehouse_build"], s["dbt_build"]),
-        "airflow_dbt_producer_to_dbt_build": _ratio(s["airflow_dbt_producer"], s["dbt_build"]),
-        "airflow_dbt_group_to_dbt_build": _ratio(s["airflow_dbt_group"], s["dbt_build"]),
+        "resubmission_to_full": _ratio(resubmission, s["ingest"] + s["dbt_build"]),
+        "airflow_dag_to_dbt_build": _ratio(s.get("airflow_warehouse_build"), s["dbt_build"]),
+        "airflow_dbt_producer_to_dbt_build": _ratio(s.get("airflow_dbt_producer"), s["dbt_build"]),
+        "airflow_dbt_group_to_dbt_build": _ratio(s.get("airflow_dbt_group"), s["dbt_build"]),
     }
 
 
@@ -240,25 +250,34 @@ def _versions(servers: dict[str, dict[str, str]]) -> dict[str, str]:
 
 def _phases_table(run: Run) -> list[str]:
     s, peak, f = run.seconds, run.peak, run.facts
-    rows, resub, pg = f["household_rows"], f["resubmission"], _versions(f["postgres"])
-    written = " / ".join(str(n) if n is not None else "?" for n in resub["rows_written"].values())
+    rows, resub, pg = f["household_rows"], f.get("resubmission"), _versions(f["postgres"])
+    airflow = [
+        _row(f"`warehouse_build` through Airflow (`airflow dags test`): dbt producer task "
+             f"{s['airflow_dbt_producer']:.1f} s, dbt task group {s['airflow_dbt_group']:.1f} s, then the "
+             "quality gate and exports", s["airflow_warehouse_build"], rows, peak["airflow_warehouse_build"]),
+    ] if "airflow_warehouse_build" in s else []
+    embedded = [
+        _row(f"build on the embedded PostgreSQL {pg['embedded']} (same raw data)",
+             s["dbt_build_embedded"], rows, peak["dbt_build_embedded"]),
+    ] if "dbt_build_embedded" in s else []
+    resubmission = [
+        _row(f"resubmission of {resub['commune']}'s {resub['year']} review ({resub['households']} "
+             f"households: {resub['incomes_changed']} incomes changed, 1 dropped, 1 added): ingest "
+             "of the new file", s["resubmission_ingest"], resub["households"], peak["resubmission_ingest"]),
+        _row(f"resubmission: `dbt build` (incremental; rows written to {' / '.join(resub['rows_written'])}: "
+             f"{' / '.join(str(n) if n is not None else '?' for n in resub['rows_written'].values())})",
+             s["resubmission_build"], None, peak["resubmission_build"]),
+    ] if resub else []
     return [
         "| phase | wall time | rows/s | peak memory |",
         "|---|---:|---:|---:|",
         _row("ingest (read + normalise + GX + COPY, one process)", s["ingest"], rows, peak["ingest"]),
         _row("build (`dbt build`: seeds, models, tests)", s["dbt_build"], rows, peak["dbt_build"]),
-        *([_row(f"build on the embedded PostgreSQL {pg['embedded']} (same raw data)",
-                s["dbt_build_embedded"], rows, peak["dbt_build_embedded"])] if "server" in pg else []),
+        *embedded,
         _row(f"floor: calamine read ({s['floor_read']:.1f} s) + COPY from CSV ({s['floor_copy']} s)"
              f" + one SQL statement ({s['floor_sql']} s)", s["floor"], rows, peak["floor"]),
-        _row(f"`warehouse_build` through Airflow (`airflow dags test`): dbt producer task "
-             f"{s['airflow_dbt_producer']:.1f} s, dbt task group {s['airflow_dbt_group']:.1f} s, then the "
-             "quality gate and exports", s["airflow_warehouse_build"], rows, peak["airflow_warehouse_build"]),
-        _row(f"resubmission of {resub['commune']}'s {resub['year']} review ({resub['households']} "
-             f"households: {resub['incomes_changed']} incomes changed, 1 dropped, 1 added): ingest "
-             "of the new file", s["resubmission_ingest"], resub["households"], peak["resubmission_ingest"]),
-        _row(f"resubmission: `dbt build` (incremental; rows written to {' / '.join(resub['rows_written'])}: "
-             f"{written})", s["resubmission_build"], None, peak["resubmission_build"]),
+        *airflow,
+        *resubmission,
     ]
 
 
@@ -277,7 +296,17 @@ def _figures_table(run: Run, ratios: dict[str, float | None]) -> list[str]:
         f"{x('embedded_to_server_build')} ({s['dbt_build_embedded']:.1f} s) | |",
         f"| slowest dbt node, embedded PostgreSQL {pg['embedded']} | "
         f"{run.slowest['dbt_build_embedded'][0][1]} s | {node_target} |",
-    ] if "server" in pg else []
+    ] if "dbt_build_embedded" in s else []
+    resubmission = [
+        f"| one commune's resubmission (ingest + `dbt build`) ÷ (full ingest + `dbt build`) | "
+        f"{ratios['resubmission_to_full']:.3f} ({s['resubmission_ingest'] + s['resubmission_build']:.1f} s)"
+        " | ≤ 0.1 |",
+    ] if "resubmission_build" in s else []
+    airflow = [
+        f"| `warehouse_build` through Airflow ÷ `dbt build` | {x('airflow_dag_to_dbt_build')} | ≤ 1.3 × |",
+        f"| its dbt producer task (its dbt task group) ÷ `dbt build` | "
+        f"{x('airflow_dbt_producer_to_dbt_build')} ({x('airflow_dbt_group_to_dbt_build')}) | |",
+    ] if "airflow_warehouse_build" in s else []
     return [
         "| figure | this run | target |",
         "|---|---:|---:|",
@@ -286,12 +315,8 @@ def _figures_table(run: Run, ratios: dict[str, float | None]) -> list[str]:
         f"| `dbt build` (scale 1: ≤ 45 s) | {s['dbt_build']:.1f} s | ≤ {45 * scale:g} s |",
         f"| slowest dbt node | {run.slowest['dbt_build'][0][1]} s | {node_target} |",
         *other,
-        f"| one commune's resubmission (ingest + `dbt build`) ÷ (full ingest + `dbt build`) | "
-        f"{ratios['resubmission_to_full']:.3f} ({s['resubmission_ingest'] + s['resubmission_build']:.1f} s)"
-        " | ≤ 0.1 |",
-        f"| `warehouse_build` through Airflow ÷ `dbt build` | {x('airflow_dag_to_dbt_build')} | ≤ 1.3 × |",
-        f"| its dbt producer task (its dbt task group) ÷ `dbt build` | "
-        f"{x('airflow_dbt_producer_to_dbt_build')} ({x('airflow_dbt_group_to_dbt_build')}) | |",
+        *resubmission,
+        *airflow,
         f"| dashboard queries, p95 of all (slowest query) | {queries['all']['p95_ms']} ms "
         f"({slowest_query} ms) | ≤ 50 ms |",
         f"| peak memory (largest: {largest.replace('_', ' ')}) | {peak[largest] >> 20} MiB | ≤ 2048 MiB |",
@@ -310,7 +335,8 @@ def _report(run: Run) -> None:
                        for key, t in f["dbt_timing"].items())
     lines = [
         f"Benchmark: scale {scale:g}, review years 2021–{2020 + run.years}, {f['ingest']['files']} "
-        f"files, {f['household_rows']:,} household rows ({os.cpu_count()} cores); {servers}",
+        f"files, {f['household_rows']:,} household rows ({os.cpu_count()} cores); {servers}"
+        + (f"; left out: {', '.join(sorted(run.skipped))}" if run.skipped else ""),
         "",
         *_phases_table(run),
         "",
@@ -332,8 +358,9 @@ def _report(run: Run) -> None:
         **{f"slowest_dbt_nodes_s{suffix}": dict(run.slowest[key])
            for key, (_, suffix) in BUILDS.items() if key in run.slowest},
         "dbt_timing_s": f["dbt_timing"],
-        "resubmission": f["resubmission"],
-        "airflow": f["airflow"],
+        "resubmission": f.get("resubmission"),
+        "airflow": f.get("airflow"),
+        "skipped": sorted(run.skipped),
     }
     out_dir = LOCAL_DIR / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)

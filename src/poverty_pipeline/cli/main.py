@@ -301,10 +301,21 @@ def ui_banner(port: int) -> str:
             "The scheduler runs the DAGs on their schedules. Ctrl-C stops every component.")
 
 
+def _bench_phases(text: str) -> frozenset[str]:
+    """``--skip embedded,airflow``: the optional benchmark phases named, each known."""
+    from poverty_pipeline.cli.bench import OPTIONAL_PHASES
+
+    names = frozenset(name.strip() for name in text.split(",") if name.strip())
+    if unknown := names - set(OPTIONAL_PHASES):
+        raise argparse.ArgumentTypeError(
+            f"unknown phase {', '.join(sorted(unknown))} (optional phases: {', '.join(OPTIONAL_PHASES)})")
+    return names
+
+
 def cmd_bench(args) -> None:
     from poverty_pipeline.cli.bench import main as bench_main
 
-    bench_main(scale=args.scale, years=args.years, keep=args.keep)
+    bench_main(scale=args.scale, years=args.years, keep=args.keep, skip=args.skip)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -357,6 +368,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--keep", action="store_true",
                    help="keep the bench databases (poverty_bench_s<scale>_<pid>) after the run")
+    p.add_argument("--skip", type=_bench_phases, default=frozenset(),
+                   help="leave out some of the optional phases, comma-separated: embedded (the "
+                   "build on the other PostgreSQL), airflow, resubmission")
     p.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
