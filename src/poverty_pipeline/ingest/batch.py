@@ -6,9 +6,11 @@ memory or time, hold values the warehouse refuses, trip an error of the pipeline
 that file's outcome (see ``load.record``); only a failure of the warehouse connection stops the
 batch (the task then fails and Airflow retries it; files not yet recorded are picked up again).
 Files are read one after another by a worker process under a memory and time limit
-(``read_worker``). Every recorded file gets its feedback report (``feedback.py``); the suites'
-results go to the Data Docs site (``data_docs.py``); progress is logged as files done of total,
-rows loaded and time taken. Log lines name files by path and problems by rule, never by value.
+(``read_worker``), and validated and recorded in parts of about ``part_rows()`` rows, so the
+batch's memory is a part's, however many files landed. Every recorded file gets its feedback
+report (``feedback.py``); the suites' results go to the Data Docs site (``data_docs.py``);
+progress is logged as files done of total, rows loaded and time taken. Log lines name files by
+path and problems by rule, never by value.
 """
 
 from __future__ import annotations

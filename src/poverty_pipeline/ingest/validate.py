@@ -1,11 +1,12 @@
 """Validate normalised submissions with the contract's Great Expectations suites.
 
 The suites are reviewable JSON files in ``expectations/suites/`` (one per sheet), completed with
-the contract's required fields (``poverty_pipeline.ingest.suites``). A whole batch
-of submissions is validated at once — every sheet's rows of every file in one frame, tagged
-with the submission and row — and each unexpected value comes back as a Problem on the right
-file, sheet, row and column. GX severity ``critical`` rejects the file; ``warning`` does not.
-Each expectation's ``meta`` carries the rule name and its Vietnamese and English message.
+the contract's required fields (``poverty_pipeline.ingest.suites``). The submissions of one
+part of a batch (``batch.part_rows``) are validated at once — every sheet's rows of every file
+of the part in one frame, tagged with the submission and row — and each unexpected value comes
+back as a Problem on the right file, sheet, row and column. GX severity ``critical`` rejects
+the file; ``warning`` does not. Each expectation's ``meta`` carries the rule name and its
+Vietnamese and English message.
 """
 
 from __future__ import annotations
