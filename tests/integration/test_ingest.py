@@ -199,6 +199,29 @@ def test_a_batch_is_validated_and_recorded_part_by_part(warehouse, landing, monk
     assert raw_counts(warehouse)["commune_households"] == 9
 
 
+def test_great_expectations_is_made_ready_while_the_files_are_read(warehouse, landing, monkeypatch):
+    """Importing GX and making its context (seconds, the fixed cost of every batch) happens in a
+    thread of its own beside the reading, and the batch validates with that context."""
+    import functools
+    import threading
+
+    from poverty_pipeline.ingest import validate
+
+    made_in: list[str] = []
+
+    @functools.cache
+    def context():
+        made_in.append(threading.current_thread().name)
+        return validate._context.__wrapped__()
+
+    monkeypatch.setattr(validate, "_context", context)
+    land(landing, "28249.json", json_bytes(submission(households=[
+        household("HO001"), household("HO002", thu_nhap_binh_quan="một triệu")])))
+    assert set(run_ingest(warehouse, landing).values()) == {"rejected"}
+    assert made_in == ["gx-warm-up"]
+    assert [p[-1] for p in problems(warehouse, "communes/2021/28249.json")] == ["not_number"]
+
+
 def test_the_planner_sees_what_a_batch_loaded(warehouse, landing):
     """After a batch the loaded tables have statistics: the build's plans do not wait for
     autovacuum (which a server may not run at all)."""

@@ -45,7 +45,7 @@ from poverty_pipeline.ingest.load import (
 from poverty_pipeline.ingest.problems import printable, problem
 from poverty_pipeline.ingest.read_worker import ReadWorker, Request, where
 from poverty_pipeline.ingest.submission import Submission
-from poverty_pipeline.ingest.validate import validate_batch
+from poverty_pipeline.ingest.validate import start_warming_up, validate_batch
 from poverty_pipeline.reference.contract import Contract, load_contract
 
 log = logging.getLogger(__name__)
@@ -254,11 +254,13 @@ def ingest_files(
     published: list = []  # the Data Docs keys of the suites' results, one set per part
     part: list[Submission] = []
     progress = Progress("read", len(todo), started)
+    warming_up = start_warming_up() if todo else None
     with contextlib.nullcontext(reader) if reader else ReadWorker() as worker:
         for i, landed in enumerate(todo):
             part.append(take_in(root, landed, contract, worker, require_folders))
             progress.update(i + 1, force=i + 1 == len(todo))
             if i + 1 == len(todo) or sum(s.row_count for s in part) >= part_rows():
+                warming_up.join()
                 published += _take_part(conn, root, part, contract, run_id, report, started)
                 part = []  # its frames freed: memory follows the part, not the batch
     log.info("recorded %d files, %d %s rows (%.1f s): %s", len(report.outcomes), report.rows,

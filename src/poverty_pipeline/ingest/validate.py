@@ -11,9 +11,11 @@ Vietnamese and English message.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import threading
 from collections.abc import Iterable
 from functools import cache
 
@@ -83,6 +85,21 @@ def _context():
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
+
+
+def start_warming_up() -> threading.Thread:
+    """Import Great Expectations and make its context in a thread of its own, while the batch's
+    files are read (the reading is a worker process's: this process waits on it). Importing GX
+    takes seconds, the fixed cost of every batch; a failure here is met again, and reported, when
+    the batch is validated."""
+
+    def warm_up() -> None:
+        with contextlib.suppress(Exception):
+            _context()
+
+    thread = threading.Thread(target=warm_up, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _suite(contract: str, sheet: str):
