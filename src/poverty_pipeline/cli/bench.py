@@ -195,7 +195,8 @@ def main(scale: float = 1.0, years: int = 5, keep: bool = False, skip: frozenset
             run = Run(name, url, Path(tmp), scale, years, skipped=skip)
             run.env = {**os.environ, **dbt_env(url), "POVERTY_WAREHOUSE_URL": url,
                        "GX_ANALYTICS_ENABLED": "false", "POVERTY_DATA_DOCS_DIR": f"{tmp}/data_docs"}
-            run.facts["postgres"] = {"server" if embedded else "embedded": phases.server_settings(url)}
+            run.facts["postgres"] = {"server" if given and not is_embedded(given) else "embedded":
+                                  phases.server_settings(url)}
             _full(run)
             run.facts["dashboard_queries_ms"] = dashboard_queries.measure(url)
             if embedded:
