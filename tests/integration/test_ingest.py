@@ -59,7 +59,7 @@ BAD_CASES = {
 }
 
 
-# The ingest reads, validates and records a batch in parts of so many rows (batch.part_rows):
+# The ingest reads, validates and records a batch in parts of so many rows (ingest_part_rows):
 # one part for the whole batch, or a part for every file; the outcomes must not differ.
 PARTS = {"one part": "1000000", "a part per file": "1"}
 

@@ -179,3 +179,18 @@ def test_an_error_of_ours_while_reading_is_the_files_internal_error_and_the_read
     (line,) = [r.getMessage() for r in caplog.records]
     assert line.startswith("internal error reading communes/2021/x.json: FileNotFoundError at ")
     assert "Zyx" not in line
+
+
+def test_the_part_an_ingest_holds_comes_from_configuration(monkeypatch):
+    """POVERTY_INGEST_PART_ROWS bounds the rows held between reading and recording (default
+    100,000); a value that is not a whole number ≥ 1 is refused, naming the variable."""
+    from poverty_pipeline.config import ingest_part_rows
+
+    monkeypatch.delenv("POVERTY_INGEST_PART_ROWS", raising=False)
+    assert ingest_part_rows() == 100_000
+    monkeypatch.setenv("POVERTY_INGEST_PART_ROWS", " 5000 ")
+    assert ingest_part_rows() == 5000
+    for wrong in ("0", "-3", "1e5", "many"):
+        monkeypatch.setenv("POVERTY_INGEST_PART_ROWS", wrong)
+        with pytest.raises(RuntimeError, match="POVERTY_INGEST_PART_ROWS must be a whole number"):
+            ingest_part_rows()

@@ -6,8 +6,8 @@ memory or time, hold values the warehouse refuses, trip an error of the pipeline
 that file's outcome (see ``load.record``); only a failure of the warehouse connection stops the
 batch (the task then fails and Airflow retries it; files not yet recorded are picked up again).
 Files are read one after another by a worker process under a memory and time limit
-(``read_worker``), and validated and recorded in parts of about ``part_rows()`` rows, so the
-batch's memory is a part's, however many files landed. Every recorded file gets its feedback
+(``read_worker``), and validated and recorded in parts of about ``config.ingest_part_rows()``
+rows, so the batch's memory is a part's, however many files landed. Every recorded file gets its feedback
 report (``feedback.py``); the suites' results go to the Data Docs site (``data_docs.py``);
 progress is logged as files done of total, rows loaded and time taken. Log lines name files by
 path and problems by rule, never by value.
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from poverty_pipeline.config import ingest_part_rows
 from poverty_pipeline.ingest.discover import (
     BecameLink,
     LandedFile,
@@ -52,11 +53,6 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 10.0  # a progress line at most this often (and at the end of each phase)
 REQUIRE_SUBMITTER_FOLDERS = "POVERTY_REQUIRE_SUBMITTER_FOLDERS"  # 1: files must lie in one
-# Files are read, validated and recorded in parts of about this many rows: Great Expectations
-# holds every frame of what it validates, so a part bounds the ingest's memory (scale 5 in one
-# batch: 2.2 GiB), and a part this size keeps its fixed cost per validation small.
-PART_ROWS = "POVERTY_INGEST_PART_ROWS"
-DEFAULT_PART_ROWS = 100_000
 
 
 def submitter_folders_required() -> bool:
@@ -246,6 +242,7 @@ def ingest_files(
     root = landing_root(landing_url)
     started = time.monotonic()
     require_folders = submitter_folders_required()
+    part_rows = ingest_part_rows()  # one part in memory at a time, whatever the batch
 
     # Another run may have recorded some of these since discovery.
     done = already_recorded(conn, [f.submission_id for f in files])
@@ -259,7 +256,7 @@ def ingest_files(
         for i, landed in enumerate(todo):
             part.append(take_in(root, landed, contract, worker, require_folders))
             progress.update(i + 1, force=i + 1 == len(todo))
-            if i + 1 == len(todo) or sum(s.row_count for s in part) >= part_rows():
+            if i + 1 == len(todo) or sum(s.row_count for s in part) >= part_rows:
                 warming_up.join()
                 published += _take_part(conn, root, part, contract, run_id, report, started)
                 part = []  # its frames freed: memory follows the part, not the batch
@@ -273,12 +270,6 @@ def ingest_files(
         except psycopg.Error as exc:  # what was recorded stands; the build's plans may suffer
             log.warning("statistics not refreshed after the batch: %s", where(exc))
     return report
-
-
-def part_rows() -> int:
-    """Rows of the files read before they are validated and recorded together
-    (``POVERTY_INGEST_PART_ROWS``): the ingest holds one part at a time, whatever the batch."""
-    return int(os.environ.get(PART_ROWS, DEFAULT_PART_ROWS))
 
 
 def _take_part(conn: psycopg.Connection, root, subs: list[Submission], contract: Contract,

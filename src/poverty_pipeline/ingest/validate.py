@@ -2,9 +2,9 @@
 
 The suites are reviewable JSON files in ``expectations/suites/`` (one per sheet), completed with
 the contract's required fields (``poverty_pipeline.ingest.suites``). The submissions of one
-part of a batch (``batch.part_rows``) are validated at once — every sheet's rows of every file
-of the part in one frame, tagged with the submission and row — and each unexpected value comes
-back as a Problem on the right file, sheet, row and column. GX severity ``critical`` rejects
+part of a batch (``config.ingest_part_rows``) are validated at once — every sheet's rows of
+every file of the part in one frame, tagged with the submission and row — and each unexpected
+value comes back as a Problem on the right file, sheet, row and column. GX severity ``critical`` rejects
 the file; ``warning`` does not. Each expectation's ``meta`` carries the rule name and its
 Vietnamese and English message.
 """
