@@ -208,11 +208,12 @@ def test_great_expectations_is_made_ready_while_the_files_are_read(warehouse, la
     from poverty_pipeline.ingest import validate
 
     made_in: list[str] = []
+    make = validate._context.__wrapped__
 
     @functools.cache
     def context():
         made_in.append(threading.current_thread().name)
-        return validate._context.__wrapped__()
+        return make()
 
     monkeypatch.setattr(validate, "_context", context)
     land(landing, "28249.json", json_bytes(submission(households=[
