@@ -7,10 +7,10 @@ that file's outcome (see ``load.record``); only a failure of the warehouse conne
 batch (the task then fails and Airflow retries it; files not yet recorded are picked up again).
 Files are read one after another by a worker process under a memory and time limit
 (``read_worker``), and validated and recorded in parts of about ``config.ingest_part_rows()``
-rows, so the batch's memory is a part's, however many files landed. Every recorded file gets its feedback
-report (``feedback.py``); the suites' results go to the Data Docs site (``data_docs.py``);
-progress is logged as files done of total, rows loaded and time taken. Log lines name files by
-path and problems by rule, never by value.
+rows, so the batch's memory is a part's, however many files landed. Every recorded file gets
+its feedback report (``feedback.py``); the suites' results go to the Data Docs site
+(``data_docs.py``); progress is logged as files done of total, rows loaded and time taken. Log
+lines name files by path and problems by rule, never by value.
 """
 
 from __future__ import annotations
@@ -258,7 +258,8 @@ def ingest_files(
             progress.update(i + 1, force=i + 1 == len(todo))
             if i + 1 == len(todo) or sum(s.row_count for s in part) >= part_rows:
                 warming_up.join()
-                published += _take_part(conn, root, part, contract, run_id, report, started)
+                published += _take_part(conn, root, part, contract, run_id, report,
+                                        Progress("recorded", len(todo), started))
                 part = []  # its frames freed: memory follows the part, not the batch
     log.info("recorded %d files, %d %s rows (%.1f s): %s", len(report.outcomes), report.rows,
              contract.main_sheet, time.monotonic() - started, report.counts)
@@ -273,7 +274,7 @@ def ingest_files(
 
 
 def _take_part(conn: psycopg.Connection, root, subs: list[Submission], contract: Contract,
-               run_id: str | None, report: BatchReport, started: float) -> list:
+               run_id: str | None, report: BatchReport, progress: Progress) -> list:
     """Validate and record one part of a batch (each file its outcome in ``report``); the keys
     of its suites' results stored for Data Docs."""
     # Only structurally sound files go to the suites: a missing sheet leaves nothing to check.
@@ -286,14 +287,13 @@ def _take_part(conn: psycopg.Connection, root, subs: list[Submission], contract:
         sub.add(problem("internal_error", detail=where(exc)))
         sub.submission_id = derived_id("internal_error", sub.path, sub.submission_id)
         results = []
-    log.info("validated %d files (%.1f s)", len(subs), time.monotonic() - started)
+    log.info("validated %d files (%.1f s)", len(subs), time.monotonic() - progress.started)
     keys = _store_validations(results, run_id, contract.name, subs, len(report.outcomes))
 
     def feedback(sub: Submission, status: str, rows: int) -> str:
         values = audit_values(contract, sub)
         return write_feedback(root, sub, status, rows, values.get("submitter_code"), values.get("period"))
 
-    progress = Progress("recorded", len(report.outcomes) + len(subs), started)
     for sub in subs:
         content_id = sub.submission_id
         outcome = record(conn, sub, contract, run_id, feedback,
@@ -303,7 +303,7 @@ def _take_part(conn: psycopg.Connection, root, subs: list[Submission], contract:
             rules = Counter(outcome.error_rules)
             log.warning("rejected %s: %d error(s): %s", printable(sub.path, one_line=True), outcome.errors,
                         ", ".join(f"{rule} ×{n}" for rule, n in sorted(rules.items())))
-        progress.update(len(report.outcomes), report.rows)
+        progress.update(len(report.outcomes), report.rows, force=sub is subs[-1])
     return keys
 
 
