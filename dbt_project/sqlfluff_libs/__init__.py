@@ -1,7 +1,8 @@
 """Stand-ins for the dbt context that SQLFluff's jinja templater does not have (it renders the
 models offline, without a database): ``execute`` is true, so the branches dbt runs are the ones
-linted; ``run_query`` and ``adapter.get_columns_in_relation`` answer with sample columns;
-``adapter.quote`` quotes as PostgreSQL does."""
+linted; ``load_relation`` finds every relation; ``run_query`` and
+``adapter.get_columns_in_relation`` answer with sample columns; ``adapter.quote`` quotes as
+PostgreSQL does."""
 
 execute = True
 
@@ -19,6 +20,11 @@ class _Table:
 class _Column:
     def __init__(self, name: str) -> None:
         self.name = name
+
+
+def load_relation(relation):
+    """The relation, as if it were in the warehouse (a seed the models read is loaded)."""
+    return relation
 
 
 def run_query(sql: str) -> _Table:

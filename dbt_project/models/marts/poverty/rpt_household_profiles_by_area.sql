@@ -5,6 +5,12 @@
 -- head), each cause of poverty and each support wished, as the commune recorded them. The
 -- seed names the household column and the match rule, so a new group is a seed row.
 
+-- Grouping by hash, not by sorting: the planner takes the households joined on their key (an
+-- HMAC the staged view computes) for a thousand rows where there are hundreds of thousands, and
+-- would sort two million household × column values to count them (7.5 s against 5 s at scale 1).
+-- Added to the marts' own pre-hook (work_mem, jit), local to this model's transaction.
+{{ config(pre_hook="set local enable_sort = off") }}
+
 with
 
 current_reviews as (
@@ -80,12 +86,11 @@ profile_households as (
         classified.review_year as review_year,
         classified.standard_code as standard_code,
         classified.commune_code as commune_code,
-        classified.classification as classification,
-        classified.member_count as member_count,
         {%- for column in columns %}
-        coalesce(households.{{ adapter.quote(column) }}::text, '') as {{ adapter.quote(column) }}
-        {{- "," if not loop.last }}
+        coalesce(households.{{ adapter.quote(column) }}::text, '') as {{ adapter.quote(column) }},
         {%- endfor %}
+        classified.classification as classification,
+        classified.member_count as member_count
     from classified
     inner join households
         on
@@ -122,10 +127,13 @@ value_counts as materialized (
     cross join lateral (
         values
         {%- for column in columns %}
-            ('{{ column }}', profile_households.{{ adapter.quote(column) }})
-            {{- "," if not loop.last }}
+            ('{{ column }}', profile_households.{{ adapter.quote(column) }}),
         {%- endfor %}
+            -- ends the list, which is empty until the seed is loaded (dbt docs generate on an
+            -- empty warehouse); left out below
+            (null, null)
     ) as column_values (household_column, raw_value)
+    where column_values.household_column is not null
     group by
         profile_households.review_year,
         profile_households.standard_code,
