@@ -73,7 +73,8 @@ def stack(tmp_path_factory):
     site = home / "data_docs"
     name, url = create_database("poverty_fab")
     env = runner.airflow_env(url, landing.as_uri(), home=home)
-    passwords = {"admin": secrets.token_urlsafe(12), "officer": secrets.token_urlsafe(12)}
+    # passwords that begin with "-", as token_urlsafe (the one .env.example suggests) gives one in 64
+    passwords = {"admin": "-" + secrets.token_urlsafe(12), "officer": "-" + secrets.token_urlsafe(12)}
     env.update({
         # as the compose file configures the API server
         "AIRFLOW__CORE__AUTH_MANAGER": SERVICE_ENV["AIRFLOW__CORE__AUTH_MANAGER"],
@@ -106,7 +107,7 @@ def stack(tmp_path_factory):
                               capture_output=True, text=True)
         assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-3000:])
     done = subprocess.run([airflow, "users", "create", "--role", ROLE, "--username", "officer",
-                           "--password", passwords["officer"], "--email", "officer@example.org",
+                           f"--password={passwords['officer']}", "--email", "officer@example.org",
                            "--firstname", "Cán bộ", "--lastname", "huyện"], env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
