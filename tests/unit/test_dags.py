@@ -113,6 +113,8 @@ def test_the_build_is_one_dbt_build_whose_nodes_report_after_it(dagbag):
     producer = dag.get_task("dbt.dbt_producer_watcher")
     assert producer.upstream_task_ids == {"prepare_sources"}
     assert producer.retries >= 1 and producer.retry_delay.total_seconds() <= 10
+    # dbt's unit tests (SQL on fixed inputs) run in the test suite, not in every build
+    assert producer.env["DBT_EXCLUDE_RESOURCE_TYPES"] == "unit_test"
     node_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")
                   and t.task_id not in (producer.task_id, "dbt.dbt_producer_watcher_done")]
     assert len(node_tasks) > 100

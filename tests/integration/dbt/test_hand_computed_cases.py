@@ -64,6 +64,7 @@ T 200 (2024: 300 for T and L; 2025: 450), L 100, 28300 100 (2024: 200), 28303 10
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -1277,3 +1278,14 @@ def test_the_quality_views_find_no_violation_on_the_hand_cases(built, view):
 def test_every_dbt_data_test_passes_on_the_hand_cases(built, run_dbt, tmp_path_factory):
     run_dbt(built, tmp_path_factory.mktemp("dbt_test_target"), "test",
             "--exclude-resource-type", "unit_test")
+
+
+def test_every_dbt_unit_test_passes(built, run_dbt, tmp_path_factory):
+    """The scheduled build leaves the unit tests out (they check SQL, not data): they run here,
+    on a built warehouse (they read the column types of the models they mock)."""
+    target = tmp_path_factory.mktemp("dbt_unit_test_target")
+    run_dbt(built, target, "test", "--select", "test_type:unit")
+    declared = {n for n in json.loads((target / "manifest.json").read_text())["unit_tests"]}
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    assert declared and {r["unique_id"] for r in results} == declared
+    assert {r["status"] for r in results} == {"pass"}
