@@ -284,7 +284,8 @@ def dbt_build(env: dict[str, str], target: Path, timeout: float | None = None) -
     """`dbt build` as the warehouse_build DAG runs it (without dbt's unit tests), with its own
     target folder (two runs never share one): wall seconds, peak RSS."""
     dbt = str(Path(sys.executable).with_name("dbt"))
-    seconds, rss, _ = measure([dbt, "build", "--exclude-resource-type", "unit_test", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+    seconds, rss, _ = measure([dbt, "build", "--exclude-resource-type", "unit_test", "--quiet",
+                               "--project-dir", str(DBT_PROJECT_DIR),
                                "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
                                "--log-path", str(target / "logs")], env, timeout)
     return seconds, rss

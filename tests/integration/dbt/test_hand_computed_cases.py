@@ -1289,3 +1289,24 @@ def test_every_dbt_unit_test_passes(built, run_dbt, tmp_path_factory):
     results = json.loads((target / "run_results.json").read_text())["results"]
     assert declared and {r["unique_id"] for r in results} == declared
     assert {r["status"] for r in results} == {"pass"}
+
+
+def test_a_null_fails_the_models_not_null_test_naming_the_column(built, run_dbt, tmp_path_factory):
+    """A model's not_null_columns test checks all its columns in one scan: a null in any of them
+    fails it, with one row per such column and the number of rows that lack a value."""
+    target = tmp_path_factory.mktemp("dbt_not_null_target")
+    with psycopg.connect(built, autocommit=True) as conn:
+        key, name = conn.execute("select commune_version_key, commune_name from marts.dim_commune "
+                                 "order by 1 limit 1").fetchone()
+        conn.execute("update marts.dim_commune set commune_name = null where commune_version_key = %s",
+                     (key,))
+        try:
+            failed = r"not_null_columns_dim_commune\.\w+: fail Got 1 result"
+            with pytest.raises(AssertionError, match=failed):
+                run_dbt(built, target, "test", "--select", "not_null_columns_dim_commune")
+            compiled = next(target.glob("compiled/**/not_null_columns_dim_commune.sql")).read_text()
+            assert conn.execute(compiled).fetchall() == [("commune_name", 1)]
+        finally:
+            conn.execute("update marts.dim_commune set commune_name = %s where commune_version_key = %s",
+                         (name, key))
+        run_dbt(built, target, "test", "--select", "not_null_columns_dim_commune")
