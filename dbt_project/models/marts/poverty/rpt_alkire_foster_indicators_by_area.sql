@@ -5,6 +5,12 @@
 -- all resident households) and person-weighted (n = all residents). Weights come from
 -- ref_poverty_indicator_weights; a flag that is still missing after proxies counts as not
 -- deprived, as in the classification's deprivation count.
+--
+-- No nested loops: the planner takes the area rows joined to the indicators on two columns
+-- (standard, indicator) for a single row and then looks each area's name up by scanning the
+-- names (36,000 rows × 315 names at scale 1: 3.2 s of 4.2 s); hashed, the model takes 0.9 s.
+-- Added to the marts' own pre-hook (work_mem, jit), local to this model's transaction.
+{{ config(pre_hook="set local enable_nestloop = off") }}
 
 with
 
