@@ -145,7 +145,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    name, url = create_database("admin_units")
+    database, url = create_database("admin_units")
     landing = tmp_path_factory.mktemp("landing")
     try:
         for name, (year, code, _, _) in CASES.items():
@@ -153,7 +153,7 @@ def outcomes(tmp_path_factory):
         statuses = run_ingest(url, landing)
         yield url, statuses
     finally:
-        drop_database(name)
+        drop_database(database)
 
 
 @pytest.mark.parametrize("name", CASES)
