@@ -42,7 +42,8 @@ ingest DAG has loaded new submissions (commune reviews or agency reports). The d
 its manifest (`dbt_project/target/manifest.json`, built by `make manifest`).
 
 dbt's tests check the identities (area totals are sums of their children, rates are counts over
-denominators within 0–1, flow identities, continuity between years). After dbt, `quality_gate`
+denominators within 0–1, flow identities, continuity between years); dbt's unit tests, which
+check the models' SQL on fixed inputs, run in the project's test suite, not here. After dbt, `quality_gate`
 runs the Great Expectations checkpoint on the marts for coverage (every commune present or
 reported missing, every standard present; suites in `expectations/marts/`) and fails the build
 with a report naming each violation; it also updates the Data Docs site.
