@@ -101,6 +101,9 @@ def warehouse_build():
             dbt_project_path=DBT_PROJECT_DIR,
             manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
             install_dbt_deps=False,  # no packages: the project's generic tests are its own
+            # dbt's unit tests check the models' SQL on fixed inputs, not the data: they run in
+            # the test suite, not in every build (dbt's advice for production).
+            env_vars={"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"},
         ),
         profile_config=profile_config,
         # One `dbt build` with dbt's threads (the producer task); then one task per seed and model
@@ -127,9 +130,6 @@ def warehouse_build():
             "deferrable": False,
             "poke_interval": 5,
             "full_refresh": "{{ params.full_refresh }}",
-            # dbt's unit tests check the models' SQL on fixed inputs, not the data: they run in
-            # the test suite, not in every build (dbt's advice for production).
-            "env": {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"},
         },
     )
 
