@@ -14,7 +14,12 @@ from cosmos.constants import (
 )
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from poverty_pipeline.config import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID, dbt_threads
+from poverty_pipeline.config import (
+    DBT_PROJECT_DIR,
+    SCHEDULED_BUILD_ENV,
+    WAREHOUSE_CONN_ID,
+    dbt_threads,
+)
 from poverty_pipeline.orchestration.assets import RAW_AGENCY_REPORTS, RAW_COMMUNE_REVIEWS
 from poverty_pipeline.orchestration.dbt_watcher import (
     push_final_node_events_only,
@@ -101,9 +106,7 @@ def warehouse_build():
             dbt_project_path=DBT_PROJECT_DIR,
             manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
             install_dbt_deps=False,  # no packages: the project's generic tests are its own
-            # dbt's unit tests check the models' SQL on fixed inputs, not the data: they run in
-            # the test suite, not in every build (dbt's advice for production).
-            env_vars={"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"},
+            env_vars=SCHEDULED_BUILD_ENV,  # without dbt's unit tests
         ),
         profile_config=profile_config,
         # One `dbt build` with dbt's threads (the producer task); then one task per seed and model

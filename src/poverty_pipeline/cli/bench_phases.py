@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from poverty_pipeline.config import DBT_PROJECT_DIR
+from poverty_pipeline.config import DBT_PROJECT_DIR, SCHEDULED_BUILD_ENV
 from poverty_pipeline.orchestration.runner import ANSI
 
 COMMUNE_CONTRACT = "commune_household_review"
@@ -284,10 +284,9 @@ def dbt_build(env: dict[str, str], target: Path, timeout: float | None = None) -
     """`dbt build` as the warehouse_build DAG runs it (without dbt's unit tests), with its own
     target folder (two runs never share one): wall seconds, peak RSS."""
     dbt = str(Path(sys.executable).with_name("dbt"))
-    seconds, rss, _ = measure([dbt, "build", "--exclude-resource-type", "unit_test", "--quiet",
-                               "--project-dir", str(DBT_PROJECT_DIR),
+    seconds, rss, _ = measure([dbt, "build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
                                "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
-                               "--log-path", str(target / "logs")], env, timeout)
+                               "--log-path", str(target / "logs")], {**env, **SCHEDULED_BUILD_ENV}, timeout)
     return seconds, rss
 
 

@@ -1285,7 +1285,7 @@ def test_every_dbt_unit_test_passes(built, run_dbt, tmp_path_factory):
     on a built warehouse (they read the column types of the models they mock)."""
     target = tmp_path_factory.mktemp("dbt_unit_test_target")
     run_dbt(built, target, "test", "--select", "test_type:unit")
-    declared = {n for n in json.loads((target / "manifest.json").read_text())["unit_tests"]}
+    declared = set(json.loads((target / "manifest.json").read_text())["unit_tests"])
     results = json.loads((target / "run_results.json").read_text())["results"]
     assert declared and {r["unique_id"] for r in results} == declared
     assert {r["status"] for r in results} == {"pass"}
