@@ -20,8 +20,9 @@ Expectations suites `expectations/suites/agency_task_report.*.json` (agency code
 registry seed), and records one outcome per file in `audit.submissions` — accepted reports
 loaded with `COPY` into `raw.agency_report_info` and `raw.agency_activities` in the same
 transaction (the newest accepted report of an agency for a period supersedes the earlier),
-rejected ones with one `audit.submission_problems` row per problem. One mapped task per
-period. Emits the `warehouse_raw_agency_reports` asset when something was loaded.
+rejected ones with one `audit.submission_problems` row per problem. Consecutive periods share
+a mapped task until it holds `POVERTY_INGEST_TASK_FILES` files (default 100), named by its first
+and last period; a period is never split. Emits the `warehouse_raw_agency_reports` asset when something was loaded.
 """
 
 DOC_BY_MONTH = """

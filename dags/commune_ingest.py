@@ -18,7 +18,8 @@ contract `commune_household_review`, validates them with the Great Expectations 
 `expectations/suites/`, and records one outcome per file in `audit.submissions` — accepted files
 loaded with `COPY` into `raw.*` in the same transaction (the newest accepted submission of a
 commune for a review supersedes the earlier), rejected files with one
-`audit.submission_problems` row per problem. One mapped task per review year. Emits the
+`audit.submission_problems` row per problem. One mapped task per review year (late files of
+several years share one until it holds `POVERTY_INGEST_TASK_FILES`, default 100). Emits the
 `warehouse_raw_commune_reviews` asset when something was loaded, which triggers the build.
 """
 

@@ -65,6 +65,18 @@ def ingest_part_rows() -> int:
     return _whole_number("POVERTY_INGEST_PART_ROWS", 100_000)
 
 
+def ingest_readers() -> int:
+    """``POVERTY_INGEST_READERS``: the files an ingest reads at once, each in a reader process
+    of its own (under ``reader_memory_mib`` each), default the machine's cores, at most 4."""
+    return _whole_number("POVERTY_INGEST_READERS", min(max(os.cpu_count() or 1, 1), 4))
+
+
+def ingest_task_files() -> int:
+    """``POVERTY_INGEST_TASK_FILES``: the files a mapped task of the nightly ingest takes at
+    least, its consecutive periods joined until it holds that many (a period is never split)."""
+    return _whole_number("POVERTY_INGEST_TASK_FILES", 100)
+
+
 def warehouse_url() -> str:
     """``POVERTY_WAREHOUSE_URL``; the command line starts an embedded server when it is unset."""
     url = os.environ.get("POVERTY_WAREHOUSE_URL")

@@ -32,4 +32,4 @@ def test_agency_ingest_tasks_schedule_and_asset(agency_dag):
     assert agency_dag.catchup is False
     outlets = agency_dag.get_task("announce_loaded").outlets
     assert [o.name for o in outlets] == ["warehouse_raw_agency_reports"]
-    assert type(agency_dag.get_task("ingest_batch")).__name__.endswith("MappedOperator")  # per period
+    assert type(agency_dag.get_task("ingest_batch")).__name__.endswith("MappedOperator")  # over the periods

@@ -5,17 +5,16 @@ batch still load. Whatever a file does — vanish after discovery, be a link, ex
 memory or time, hold values the warehouse refuses, trip an error of the pipeline's own — ends as
 that file's outcome (see ``load.record``); only a failure of the warehouse connection stops the
 batch (the task then fails and Airflow retries it; files not yet recorded are picked up again).
-Files are read one after another by a worker process under a memory and time limit
-(``read_worker``), and validated and recorded in parts of about ``config.ingest_part_rows()``
-rows, so the batch's memory is a part's, however many files landed. Every recorded file gets
-its feedback report (``feedback.py``); the suites' results go to the Data Docs site
-(``data_docs.py``); progress is logged as files done of total, rows loaded and time taken. Log
-lines name files by path and problems by rule, never by value.
+Files are read by reader processes under a memory and time limit, several at once
+(``read_pool``, ``read_worker``; ``config.ingest_readers()``), and validated and recorded in
+parts of about ``config.ingest_part_rows()`` rows, so the batch's memory is a part's, however
+many files landed. Every recorded file gets its feedback report (``feedback.py``); the suites'
+results go to the Data Docs site (``data_docs.py``); progress is logged as files done of total,
+rows loaded and time taken. Log lines name files by path and problems by rule, never by value.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from poverty_pipeline.config import ingest_part_rows
+from poverty_pipeline.config import ingest_part_rows, ingest_readers
 from poverty_pipeline.ingest.discover import (
     BecameLink,
     LandedFile,
@@ -44,6 +43,7 @@ from poverty_pipeline.ingest.load import (
     record,
 )
 from poverty_pipeline.ingest.problems import printable, problem
+from poverty_pipeline.ingest.read_pool import ReadPool
 from poverty_pipeline.ingest.read_worker import ReadWorker, Request, where
 from poverty_pipeline.ingest.submission import Submission
 from poverty_pipeline.ingest.validate import start_warming_up, validate_batch
@@ -237,7 +237,7 @@ def ingest_files(
 ) -> BatchReport:
     """Read, normalise, validate and record ``files`` (found by ``discover.new_files`` under
     the contract's landing folder) against the contract ``contract_name``. The files are read
-    by ``reader``, or by a worker process started for the batch."""
+    by ``reader``, or by ``config.ingest_readers()`` reader processes started for the batch."""
     contract = load_contract(contract_name)
     root = landing_root(landing_url)
     started = time.monotonic()
@@ -252,9 +252,14 @@ def ingest_files(
     part: list[Submission] = []
     progress = Progress("read", len(todo), started)
     warming_up = start_warming_up() if todo else None
-    with contextlib.nullcontext(reader) if reader else ReadWorker() as worker:
-        for i, landed in enumerate(todo):
-            part.append(take_in(root, landed, contract, worker, require_folders))
+
+    def read(landed: LandedFile, worker: ReadWorker) -> Submission:
+        return take_in(root, landed, contract, worker, require_folders)
+
+    pool = ReadPool(readers=[reader]) if reader else ReadPool(min(ingest_readers(), len(todo) or 1))
+    with pool:
+        for i, sub in enumerate(pool.map(read, todo)):
+            part.append(sub)
             progress.update(i + 1, force=i + 1 == len(todo))
             if i + 1 == len(todo) or sum(s.row_count for s in part) >= part_rows:
                 warming_up.join()

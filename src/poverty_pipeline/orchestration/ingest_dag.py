@@ -1,9 +1,11 @@
-"""The shape every ingest DAG shares: prepare the warehouse → find new files → one mapped
-task per landing period → announce the raw asset when something loaded.
+"""The shape every ingest DAG shares: prepare the warehouse → find new files → mapped tasks
+over the landing periods → announce the raw asset when something loaded.
 
 Each contract has two ingest DAGs of this shape:
 
-- ``<name>_ingest`` runs nightly and takes every new file of every period;
+- ``<name>_ingest`` runs nightly and takes every new file of every period, consecutive periods
+  sharing a mapped task until it holds ``POVERTY_INGEST_TASK_FILES`` files
+  (``poverty_pipeline.orchestration.batching``);
 - ``<name>_ingest_by_<grain>`` is partitioned (``CronPartitionTimetable``): a run's partition
   key names a review year or a month of the reporting calendar, and the run takes only the
   period folders that close in it (``poverty_pipeline.orchestration.partitions``). Airflow's backfill
@@ -69,11 +71,13 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
 
         @task
         def discover_new_files(dag_run=None) -> list[dict]:
-            """New files grouped by the period folder they landed in: of every period (nightly),
-            or of the periods closing in the run's partition — then every such period gets a
-            batch, empty when all its files are recorded, so the run shows what it covered."""
-            from poverty_pipeline.config import landing_url
+            """New files grouped by the period folder they landed in: of every period (nightly,
+            consecutive periods joined into batches of a task's worth of files), or of the
+            periods closing in the run's partition — then every such period gets a batch of its
+            own, empty when all its files are recorded, so the run shows what it covered."""
+            from poverty_pipeline.config import ingest_task_files, landing_url
             from poverty_pipeline.ingest.discover import landing_root, new_files
+            from poverty_pipeline.orchestration.batching import group_periods
             from poverty_pipeline.reference.contract import load_contract
             from poverty_pipeline.warehouse.database import connect
 
@@ -100,7 +104,8 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
                     total = sum(1 for p in (root / folder).iterdir() if p.is_file())
                     log.info("%s: %d files, %d not yet recorded", folder, total,
                              len(batches[_name(folder)]))
-            return [{"period": period, "files": batches[period]} for period in sorted(batches)]
+            by_period = [{"period": p, "periods": [p], "files": batches[p]} for p in sorted(batches)]
+            return by_period if partitioned else group_periods(by_period, ingest_task_files())
 
         @task(map_index_template="{{ task.op_kwargs['batch']['period'] }}")
         def ingest_batch(batch: dict, run_id: str | None = None) -> dict:
@@ -116,7 +121,7 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
                                           contract_name=contract_name)
             else:
                 report = BatchReport()
-            result = {"period": batch["period"], **report.as_dict()}
+            result = {"period": batch["period"], "periods": batch["periods"], **report.as_dict()}
             log.info("period %s: %d new files, %d loaded, %d rows", result["period"], result["files"],
                      result["loaded"], result["rows"])
             return result
@@ -124,12 +129,12 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
         @task(outlets=[asset])
         def announce_loaded(reports: list[dict], dag_run=None) -> dict:
             """Emit the raw asset only when something was loaded (a skip emits no event)."""
-            from airflow.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException
 
             # by index: iterating the lazy XCom sequence probes past its end (an error log line)
             reports = [reports[i] for i in range(len(reports))]
             totals = {key: sum(r[key] for r in reports) for key in ("files", "loaded", "rows")}
-            totals["periods"] = sorted(r["period"] for r in reports)
+            totals["periods"] = sorted(p for r in reports for p in r["periods"])
             if partitioned:
                 totals["partition"] = dag_run.partition_key
             if not totals["loaded"]:
@@ -145,7 +150,7 @@ def ingest_dag(dag_id: str, contract_name: str, asset: Asset, doc_md: str, tags:
 
 def _partition_folders(contract, partition_key: str | None) -> list[str]:
     """The landing folders of the periods closing in the partition ``partition_key``."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from poverty_pipeline.config import landing_url
     from poverty_pipeline.ingest.discover import landing_root
