@@ -22,7 +22,8 @@ loaded with `COPY` into `raw.agency_report_info` and `raw.agency_activities` in 
 transaction (the newest accepted report of an agency for a period supersedes the earlier),
 rejected ones with one `audit.submission_problems` row per problem. Consecutive periods share
 a mapped task until it holds `POVERTY_INGEST_TASK_FILES` files (default 100), named by its first
-and last period; a period is never split. Emits the `warehouse_raw_agency_reports` asset when something was loaded.
+and last period; a period is never split. Emits the `warehouse_raw_agency_reports` asset when
+something was loaded.
 """
 
 DOC_BY_MONTH = """

@@ -24,6 +24,7 @@ from poverty_pipeline.orchestration.assets import RAW_AGENCY_REPORTS, RAW_COMMUN
 from poverty_pipeline.orchestration.dbt_watcher import (
     push_final_node_events_only,
     report_after_the_build,
+    throttle_retry_backup,
 )
 
 DOC = """
@@ -61,6 +62,7 @@ writes each period's overdue and rejected submissions with whom to contact (the 
 """
 
 push_final_node_events_only()
+throttle_retry_backup()
 
 profile_config = ProfileConfig(
     profile_name="poverty_warehouse",
