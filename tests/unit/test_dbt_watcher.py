@@ -71,8 +71,9 @@ def test_throttling_twice_wraps_cosmos_once(monkeypatch):
 
     from poverty_pipeline.orchestration.dbt_watcher import throttle_retry_backup
 
-    original = watcher_xcom._persist_backup
-    monkeypatch.setattr(watcher_xcom, "_persist_backup", original)
+    current = watcher_xcom._persist_backup  # throttled already if the DAG was imported
+    cosmos_own = getattr(current, "wrapped", current)
+    monkeypatch.setattr(watcher_xcom, "_persist_backup", current)  # put back after the test
     throttle_retry_backup()
     throttle_retry_backup(every=1)
-    assert watcher_xcom._persist_backup.wrapped is original and watcher_xcom._persist_backup.every == 1
+    assert watcher_xcom._persist_backup.wrapped is cosmos_own and watcher_xcom._persist_backup.every == 1
