@@ -120,6 +120,23 @@ def test_sample_data_go_only_where_asked_or_into_the_default_landing(monkeypatch
     assert cli.sample_decision(other.as_uri(), asked=False) is None
 
 
+def test_an_ingest_dag_whose_folder_holds_no_file_is_not_run(tmp_path):
+    landing = tmp_path / "landing"
+    dags = cli.DAG_IDS
+    assert cli.without_input(landing.as_uri(), dags) == {"commune_ingest": "communes",
+                                                          "agency_ingest": "agencies"}
+    (landing / "communes" / "2025" / "28249").mkdir(parents=True)
+    (landing / "agencies").mkdir()
+    assert cli.without_input(landing.as_uri(), dags) == {"commune_ingest": "communes",
+                                                          "agency_ingest": "agencies"}
+    (landing / "communes" / "2025" / "28249" / "28249_2025.xlsx").write_bytes(b"x")
+    assert cli.without_input(landing.as_uri(), dags) == {"agency_ingest": "agencies"}
+    assert cli.without_input(landing.as_uri(), ["warehouse_build"]) == {}
+    (landing / "agencies" / "2025-Q1").mkdir()
+    (landing / "agencies" / "2025-Q1" / "late.json").write_text("{}")
+    assert cli.without_input(landing.as_uri(), dags) == {}
+
+
 def test_a_mistyped_landing_gets_no_sample_files(database, tmp_path):
     """``poverty run`` with a landing that is empty or missing and not the default: nothing is
     written there, Airflow does not start, the line says what was found and what to do."""

@@ -83,6 +83,13 @@ def landing_has(url: str, folder: str) -> bool:
     return next(walk(landing_root(url), folder), None) is not None
 
 
+def without_input(landing: str, dags) -> dict[str, str]:
+    """The ingest DAGs of ``dags`` whose landing folder holds no file: DAG id → folder. Such a
+    DAG has nothing to look at, and its run through Airflow would only pay its start-up."""
+    folders = dict(zip(INGEST_DAGS, SUBMISSION_FOLDERS, strict=True))
+    return {d: folders[d] for d in dags if d in folders and not landing_has(landing, folders[d])}
+
+
 def landing_contents(url: str, limit: int = 8) -> str:
     """What the landing holds at its top, for a message: ``a/, b.txt`` or that it is missing."""
     from poverty_pipeline.ingest.discover import landing_root
@@ -140,6 +147,10 @@ def cmd_run(args) -> None:
         cmd_generate(args)
     elif decision:
         raise Refused(decision)
+    empty = without_input(landing, dags)
+    for dag_id, folder in empty.items():
+        print(f"not running DAG {dag_id}: no file under {landing.rstrip('/')}/{folder}/")
+    dags = [d for d in dags if d not in empty]
     env = runner.airflow_env(warehouse, landing)
     print("preparing Airflow metadata database …")
     runner.migrate(env)
