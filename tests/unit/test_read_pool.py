@@ -3,6 +3,7 @@ reader busy at once, a bounded read-ahead, a file that ends its reader rejected 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -79,3 +80,18 @@ def test_a_file_ending_its_reader_is_rejected_alone_the_others_read():
             reader.memory_mib = 600
         subs = list(pool.map(lambda r, reader: reader.prepare(r), requests))
     assert [[p.rule for p in s.problems] for s in subs] == [[], ["memory_limit"], [], []]
+
+
+def test_results_closed_early_leave_no_file_being_read():
+    running, taken = [], []
+
+    def take(item, reader):
+        running.append(item)
+        taken.append(item)
+        time.sleep(0.05)
+        running.remove(item)
+        return item
+
+    with ReadPool(2) as pool, contextlib.closing(pool.map(take, range(100))) as results:
+        assert next(results) == 0  # the ingest stops here (a lost warehouse connection)
+    assert running == [] and len(taken) <= 1 + 2 * 2

@@ -15,6 +15,7 @@ rows loaded and time taken. Log lines name files by path and problems by rule, n
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -257,8 +258,9 @@ def ingest_files(
         return take_in(root, landed, contract, worker, require_folders)
 
     pool = ReadPool(readers=[reader]) if reader else ReadPool(min(ingest_readers(), len(todo) or 1))
-    with pool:
-        for i, sub in enumerate(pool.map(read, todo)):
+    # closed before its readers: files read ahead of an error are waited for, then dropped
+    with pool, contextlib.closing(pool.map(read, todo)) as subs:
+        for i, sub in enumerate(subs):
             part.append(sub)
             progress.update(i + 1, force=i + 1 == len(todo))
             if i + 1 == len(todo) or sum(s.row_count for s in part) >= part_rows:
