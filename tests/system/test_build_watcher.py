@@ -8,6 +8,7 @@ import sqlite3
 
 import psycopg
 import pytest
+from support.celery_stack import RETRY_POLICY
 
 from poverty_pipeline.cli import main as cli
 from poverty_pipeline.orchestration import runner
@@ -28,6 +29,10 @@ def test_a_failing_model_fails_its_own_task_and_nothing_else_that_could_run(
         conn.execute("alter table raw.agency_activities rename column ghi_chu to ghi_chu_renamed")
     for module in (runner, outputs):  # the run's AIRFLOW_HOME and logs, under the test's folder
         monkeypatch.setattr(module, "LOCAL_DIR", tmp_path / "local")
+    # the failed model's task is retried after 5 s, not the DAG's 2 minutes (a cluster policy)
+    policy = tmp_path / "local" / "airflow" / "config" / "airflow_local_settings.py"
+    policy.parent.mkdir(parents=True)
+    policy.write_text(RETRY_POLICY.format(seconds=5))
     with pytest.raises(SystemExit) as ended:
         cli.main(["run", "--dag", "warehouse_build"])
     assert "DAG warehouse_build failed" in str(ended.value)
