@@ -42,3 +42,10 @@ def test_every_file_and_period_once_in_order(min_files):
 
 def test_nothing_new_is_no_task():
     assert group_periods([], 100) == []
+
+
+def test_a_task_is_named_within_what_airflow_stores_whatever_the_folders_are_called():
+    long = [{"period": "x" * 255, "files": ["a"]}, {"period": "y" * 255, "files": ["b"]}]
+    for got in (group_periods(long, 1), group_periods(long, 2)):
+        assert all(len(g["period"]) <= 200 for g in got)
+        assert [p for g in got for p in g["periods"]] == ["x" * 255, "y" * 255]  # kept whole

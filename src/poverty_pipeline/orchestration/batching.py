@@ -10,6 +10,10 @@ a commune review year — keeps its task.
 
 from __future__ import annotations
 
+# A task's name in the grid (its rendered map index): Airflow stores at most 250 characters,
+# and a period folder's name is whatever the landing holds.
+MAX_LABEL_CHARS = 200
+
 
 def group_periods(batches: list[dict], min_files: int) -> list[dict]:
     """``batches`` (``{"period", "files"}``, in period order) joined into tasks of at least
@@ -30,4 +34,6 @@ def group_periods(batches: list[dict], min_files: int) -> list[dict]:
 def _joined(batches: list[dict]) -> dict:
     periods = [b["period"] for b in batches]
     label = periods[0] if len(periods) == 1 else f"{periods[0]} … {periods[-1]}"
+    if len(label) > MAX_LABEL_CHARS:
+        label = label[:MAX_LABEL_CHARS - 1] + "…"
     return {"period": label, "periods": periods, "files": [f for b in batches for f in b["files"]]}
