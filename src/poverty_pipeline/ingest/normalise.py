@@ -206,23 +206,9 @@ def convert(
     sheet: str,
     row: int | None,
     canon: dict[str, str] | None,
-    memo: dict | None = None,
 ) -> object:
-    """Convert one cell; a value of the wrong type becomes a problem on ``sub`` and a blank.
-
-    ``memo`` (one per column) remembers converted values: most cells of a column repeat a few
-    values (flags, area codes, hamlets), so each distinct value is converted once.
-    """
-    if memo is None:
-        converted, rule = convert_value(spec, value, canon)
-    else:
-        key = (value.__class__, value)
-        try:
-            converted, rule = memo[key]
-        except KeyError:
-            converted, rule = memo[key] = convert_value(spec, value, canon)
-        except TypeError:  # an unhashable cell (a JSON list or object)
-            converted, rule = convert_value(spec, value, canon)
+    """Convert one cell; a value of the wrong type becomes a problem on ``sub`` and a blank."""
+    converted, rule = convert_value(spec, value, canon)
     if rule:
         _bad_cell(sub, spec, value, rule, sheet, row)
     return converted
@@ -232,7 +218,8 @@ def convert_column(sub: Submission, spec: Field, cells: list, rows: list, *, she
                    canon: dict[str, str] | None) -> list:
     """``convert`` of each of a column's ``cells`` (on spreadsheet ``rows``), in order: the same
     values and problems, without a call per cell (a sheet of 50,000 households has nearly two
-    million cells), each distinct value converted once."""
+    million cells). Most cells of a column repeat a few values (flags, area codes, hamlets), so
+    each distinct value is converted once."""
     memo: dict = {}
     out = []
     append = out.append

@@ -11,7 +11,6 @@ replaced on its own when a file ends it.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -65,8 +64,5 @@ class ReadPool:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
-            with contextlib.suppress(Exception):
-                pool.shutdown(wait=True, cancel_futures=True)
+        finally:  # files not yet taken by a reader are dropped; those being read, waited for
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -21,11 +21,13 @@ def group_periods(batches: list[dict], min_files: int) -> list[dict]:
     "files"}``, ``period`` naming it (``2021``, or ``2021-10 … 2022-Q1`` for several)."""
     groups: list[dict] = []
     current: list[dict] = []
+    files = 0
     for batch in batches:
         current.append(batch)
-        if sum(len(b["files"]) for b in current) >= min_files:
+        files += len(batch["files"])
+        if files >= min_files:
             groups.append(_joined(current))
-            current = []
+            current, files = [], 0
     if current:
         groups.append(_joined(current))
     return groups
