@@ -22,6 +22,7 @@ import pytest
 import redis
 from support.celery_stack import CeleryStack
 from support.databases import create_database, drop_database
+from support.redis_lease import LeaseHeld, RedisLease
 
 from poverty_pipeline.orchestration import runner
 from poverty_pipeline.samples.agencies import generate_agency_reports
@@ -43,13 +44,17 @@ SCHEMAS = ("raw", "audit", "marts")
 PII_KEY = "celery-scale-out-test-key"  # both paths must key households alike
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-# A Redis database of this test's own; a lock key in it keeps two runs from sharing it.
+# A Redis database of this test's own; a lease on a key in it keeps two runs from sharing it. The
+# lease lives while its heartbeat does: a run killed mid-way frees the database within LOCK_TTL.
 REDIS_DB = int(os.environ.get("POVERTY_TEST_REDIS_DB", "13"))
 LOCK_KEY = "poverty_pipeline:celery-stack-test"
+LOCK_TTL, LOCK_WAIT = 30, 90
 FINISHED = {"success", "failed"}
 # The DAGs retry after 2 minutes; the stack caps retry delays (a cluster policy) so that the
 # two losses cost seconds of waiting, not minutes. Retrying at all is what is under test.
 MAX_RETRY_DELAY = 5
+# The build's worker is killed once its `dbt build` has reported this many of its ~150 nodes.
+MID_BUILD_NODES = 30
 
 # Columns that legitimately differ between two runs: clocks and run ids. Serial keys are left
 # out too (their values depend on the order concurrent tasks inserted).
@@ -85,16 +90,24 @@ def redis_url():
         client.ping()
     except redis.RedisError:
         pytest.skip(f"no Redis server at {REDIS_HOST}:{REDIS_PORT}")
-    token = uuid.uuid4().hex
-    if not client.set(LOCK_KEY, token, nx=True, ex=1800):
+    lease = RedisLease(client, LOCK_KEY, ttl=LOCK_TTL)
+    try:
+        lease.acquire(wait=LOCK_WAIT)
+    except LeaseHeld:
         pytest.fail(f"Redis database {REDIS_DB} is in use by another run of this test "
-                    f"(key {LOCK_KEY}); set POVERTY_TEST_REDIS_DB to another database")
-    # Queues a crashed earlier run may have left behind are not this run's tasks.
-    stale = [key for key in client.scan_iter() if key != LOCK_KEY.encode()]
-    if stale:
-        client.delete(*stale)
-    yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
-    client.flushdb()
+                    f"(key {LOCK_KEY}, kept alive for {LOCK_WAIT} s); "
+                    "set POVERTY_TEST_REDIS_DB to another database")
+    def clear():  # every key but the lease: queues, results, celery's bookkeeping
+        keys = [key for key in client.scan_iter() if key != LOCK_KEY.encode()]
+        if keys:
+            client.delete(*keys)
+
+    clear()  # queues a crashed earlier run may have left behind are not this run's tasks
+    try:
+        yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+        clear()
+    finally:
+        lease.release()
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +147,9 @@ def kill_worker_running(stack: CeleryStack, dag_ids: tuple[str, ...], wanted, ti
     def victims():
         stack.check_alive()
         tis = [dict(ti, dag_id=dag_id) for dag_id in dag_ids for ti in stack.task_instances(dag_id)]
+        if tis and all(ti["state"] in FINISHED | {"skipped", "upstream_failed"} for ti in tis):
+            raise AssertionError(f"{dag_ids} ended before a worker running the task wanted was "
+                                 f"caught: {[(ti['task_id'], ti['state']) for ti in tis]}")
         for worker in stack.workers_alive():
             held = [ti for ti in tis if ti["state"] == "running" and ti["pid"] and worker.holds(ti["pid"])]
             if any(wanted(ti, tis) for ti in held) and len(worker.celery_tasks_taken()) == len(held):
@@ -143,6 +159,14 @@ def kill_worker_running(stack: CeleryStack, dag_ids: tuple[str, ...], wanted, ti
     worker, held = stack.wait_for(victims, timeout, f"a running task of {dag_ids}", interval=0.5)
     killed = set(stack.kill_worker(worker))
     return worker, [ti for ti in held if ti["pid"] in killed]
+
+
+def nodes_reported(stack: CeleryStack, producer: dict) -> int:
+    """How many dbt nodes the producer's try has reported (cosmos pushes a `<node>_status` XCom
+    for each)."""
+    return stack.query(
+        "select count(*) from xcom where dag_id = %s and task_id = %s and run_id = %s "
+        "and key like %s", (BUILD_DAG, PRODUCER, producer["run_id"], "%\\_status"))[0][0]
 
 
 def wait_finished(stack: CeleryStack, dag_ids: tuple[str, ...], timeout: float) -> dict:
@@ -216,13 +240,10 @@ def celery_run(workspace, redis_url, local_run):
         # The build: unpaused only now, so exactly one run builds from everything ingested.
         start_run(stack, BUILD_DAG)
 
-        running_since: dict[str, float] = {}
-
-        def mid_build(ti, tis) -> bool:  # the one `dbt build`, 20 s into it
-            if ti["task_id"] != PRODUCER:
-                return False
-            started = running_since.setdefault(ti["run_id"], time.monotonic())
-            return time.monotonic() - started >= 20
+        def mid_build(ti, tis) -> bool:
+            """The one `dbt build`, once it has reported MID_BUILD_NODES nodes (so its retry has
+            reports to restore and nodes left to run), whatever the machine's speed."""
+            return ti["task_id"] == PRODUCER and nodes_reported(stack, ti) >= MID_BUILD_NODES
         build_worker, build_victims = kill_worker_running(stack, (BUILD_DAG,), mid_build, timeout=1800)
         lap(f"{build_worker.name} killed running {[v['task_id'] for v in build_victims]}")
         stack.add_worker("worker4")
