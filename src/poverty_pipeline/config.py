@@ -59,9 +59,9 @@ def dbt_threads() -> int:
 
 def ingest_part_rows() -> int:
     """``POVERTY_INGEST_PART_ROWS``: the rows of the files an ingest reads before it validates
-    and records them together. Great Expectations holds every frame it validates, so a part
-    bounds the ingest's memory whatever the batch (scale 5 in one part: 2.2 GiB); a part this
-    size keeps the fixed cost of each validation small."""
+    and records them together, while it reads the next part. Great Expectations holds every
+    frame it validates, so the parts bound the ingest's memory whatever the batch (scale 5 in
+    one part: 2.2 GiB); a part this size keeps the fixed cost of each validation small."""
     return _whole_number("POVERTY_INGEST_PART_ROWS", 100_000)
 
 

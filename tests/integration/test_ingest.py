@@ -173,9 +173,9 @@ def test_sample_files_of_every_review_date_are_accepted(warehouse, landing):
 
 
 def test_a_batch_is_validated_and_recorded_part_by_part(warehouse, landing, monkeypatch):
-    """Each part of a batch is validated and recorded before the next is read, so the ingest
-    holds one part's rows at a time however many files land; a rejection in one part leaves
-    the others loaded."""
+    """Each part of a batch is validated and recorded after the one before it, while the next
+    is read, so the ingest holds two parts' rows at a time however many files land; a rejection
+    in one part leaves the others loaded."""
     from poverty_pipeline.ingest import batch
 
     monkeypatch.setenv("POVERTY_INGEST_PART_ROWS", "4")
@@ -197,6 +197,41 @@ def test_a_batch_is_validated_and_recorded_part_by_part(warehouse, landing, monk
     assert [(len(paths), before) for paths, before in seen] == [(1, 0), (1, 1), (1, 2), (1, 3)]
     assert sorted(statuses.values()) == ["accepted"] * 3 + ["rejected"]
     assert raw_counts(warehouse)["commune_households"] == 9
+
+
+def test_the_next_part_is_read_while_a_part_is_validated(warehouse, landing, monkeypatch):
+    """The first part's validation waits until the third file has been read. One reader reads
+    at most two files ahead of the one the ingest takes, so that file is read only because the
+    ingest went on to the second part meanwhile; taken one after the other, the parts would
+    wait for each other (and this validation would time out waiting)."""
+    import threading
+
+    from poverty_pipeline.ingest import batch
+
+    monkeypatch.setenv("POVERTY_INGEST_PART_ROWS", "4")  # a file a part
+    monkeypatch.setenv("POVERTY_INGEST_READERS", "1")
+    third_read = threading.Event()
+    overlapped: list[bool] = []
+
+    def spy_take_in(root, landed, *args, **kwargs):
+        sub = take_in(root, landed, *args, **kwargs)
+        if landed.path.endswith("28261.json"):
+            third_read.set()
+        return sub
+
+    def spy_validate(subs, *args, **kwargs):
+        if not overlapped:
+            overlapped.append(third_read.wait(timeout=30))
+        return validate_batch(subs, *args, **kwargs)
+
+    take_in, validate_batch = batch.take_in, batch.validate_batch
+    monkeypatch.setattr(batch, "take_in", spy_take_in)
+    monkeypatch.setattr(batch, "validate_batch", spy_validate)
+    for code in ("28249", "28252", "28261"):
+        land(landing, f"{code}.json", json_bytes(submission(ma_xa=code)))
+    statuses = run_ingest(warehouse, landing)
+    assert overlapped == [True]
+    assert sorted(statuses.values()) == ["accepted"] * 3
 
 
 def test_great_expectations_is_made_ready_while_the_files_are_read(warehouse, landing, monkeypatch):

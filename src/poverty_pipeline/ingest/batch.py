@@ -7,10 +7,11 @@ that file's outcome (see ``load.record``); only a failure of the warehouse conne
 batch (the task then fails and Airflow retries it; files not yet recorded are picked up again).
 Files are read by reader processes under a memory and time limit, several at once
 (``read_pool``, ``read_worker``; ``config.ingest_readers()``), and validated and recorded in
-parts of about ``config.ingest_part_rows()`` rows, so the batch's memory is a part's, however
-many files landed. Every recorded file gets its feedback report (``feedback.py``); the suites'
-results go to the Data Docs site (``data_docs.py``); progress is logged as files done of total,
-rows loaded and time taken. Log lines name files by path and problems by rule, never by value.
+parts of about ``config.ingest_part_rows()`` rows, a part while the next one is read, so the
+batch's memory is two parts', however many files landed. Every recorded file gets its feedback
+report (``feedback.py``); the suites' results go to the Data Docs site (``data_docs.py``);
+progress is logged as files done of total, rows loaded and time taken. Log lines name files by
+path and problems by rule, never by value.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import os
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
@@ -257,17 +259,28 @@ def ingest_files(
     def read(landed: LandedFile, worker: ReadWorker) -> Submission:
         return take_in(root, landed, contract, worker, require_folders)
 
+    def take(part: list[Submission]) -> list:
+        warming_up.join()
+        return _take_part(conn, root, part, contract, run_id, report,
+                          Progress("recorded", len(todo), started))
+
     pool = ReadPool(readers=[reader]) if reader else ReadPool(min(ingest_readers(), len(todo) or 1))
-    # closed before its readers: files read ahead of an error are waited for, then dropped
-    with pool, contextlib.closing(pool.map(read, todo)) as subs:
+    taking = None  # the part being validated and recorded (in `taker`) while the next is read
+    # The taker is left last: after an error it still finishes the part it holds (each file's
+    # outcome stands). The reader pool is closed before its readers: files read ahead of an
+    # error are waited for, then dropped.
+    with (ThreadPoolExecutor(1, thread_name_prefix="part") as taker, pool,
+          contextlib.closing(pool.map(read, todo)) as subs):
         for i, sub in enumerate(subs):
             part.append(sub)
             progress.update(i + 1, force=i + 1 == len(todo))
             if i + 1 == len(todo) or sum(s.row_count for s in part) >= part_rows:
-                warming_up.join()
-                published += _take_part(conn, root, part, contract, run_id, report,
-                                        Progress("recorded", len(todo), started))
-                part = []  # its frames freed: memory follows the part, not the batch
+                if taking is not None:  # one part taken at a time: memory follows two parts
+                    published += taking.result()
+                taking = taker.submit(take, part)
+                part = []
+        if taking is not None:
+            published += taking.result()
     log.info("recorded %d files, %d %s rows (%.1f s): %s", len(report.outcomes), report.rows,
              contract.main_sheet, time.monotonic() - started, report.counts)
     if published:
