@@ -107,21 +107,28 @@ compared_reviews as (
 
 ),
 
+-- one pass over each household's years under each standard (one sort): its state in the review
+-- before t, whether that review was t−1, whether it is listed in t+1, and its earlier states
+-- (a self-join on t−1 and an anti-join on t+1 sorted every household × standard twice more)
 household_years as (
 
     select
         *,
+        lag(review_year) over household_reviews = review_year - 1 as listed_last_year,
+        lag(household_state) over household_reviews as last_state,
+        lead(review_year) over household_reviews = review_year + 1 as listed_next_year,
         coalesce(bool_or(household_state = 'poor') over earlier_reviews, false)
             as was_poor_earlier,
         coalesce(bool_or(household_state = 'near_poor') over earlier_reviews, false)
             as was_near_poor_earlier
     from classified
-    window earlier_reviews as (
-        -- the reviews before t−1
-        partition by household_key, standard_code
-        order by review_year
-        range between unbounded preceding and 2 preceding
-    )
+    window
+        household_reviews as (partition by household_key, standard_code order by review_year),
+        earlier_reviews as (
+            -- the reviews before t−1
+            household_reviews
+            range between unbounded preceding and 2 preceding
+        )
 
 ),
 
@@ -136,7 +143,8 @@ listed as (
         this_year.area_type as area_type,
         this_year.member_count as member_count,
         compared_reviews.has_previous_review as has_previous_review,
-        coalesce(last_year.household_state, 'absent') as previous_state,
+        case when this_year.listed_last_year then this_year.last_state else 'absent' end
+            as previous_state,
         this_year.household_state as current_state,
         this_year.was_poor_earlier as was_poor_earlier,
         this_year.was_near_poor_earlier as was_near_poor_earlier
@@ -145,11 +153,6 @@ listed as (
         on
             this_year.commune_code = compared_reviews.commune_code
             and this_year.review_year = compared_reviews.review_year
-    left join household_years as last_year
-        on
-            this_year.household_key = last_year.household_key
-            and this_year.standard_code = last_year.standard_code
-            and this_year.review_year = last_year.review_year + 1
 
 ),
 
@@ -183,14 +186,7 @@ gone as (
         on
             last_year.commune_code = holder.submitted_code
             and {{ within_period(review_date('last_year.review_year + 1'), 'holder.period_from', 'holder.period_to') }}
-    where not exists (
-        select 1
-        from household_years as this_year
-        where
-            this_year.household_key = last_year.household_key
-            and this_year.standard_code = last_year.standard_code
-            and this_year.review_year = last_year.review_year + 1
-    )
+    where not coalesce(last_year.listed_next_year, false)
 
 ),
 

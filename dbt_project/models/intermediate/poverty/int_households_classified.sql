@@ -16,10 +16,13 @@
 -- Incremental: a run rebuilds the households listed in a review that became or stopped being
 -- current (macros/household_rebuild.sql).
 
+-- The planner's estimates make it sort both sides of the join of the staged households with
+-- the counted rows (each parallel worker sorting all the counted rows again); hashing the
+-- counted rows is a quarter faster: the merge join is ruled out for this model's statement.
 {{ config(
     materialized='incremental',
     indexes=[{'columns': ['household_key', 'review_year']}],
-    pre_hook="{{ prepare_household_rebuild() }}",
+    pre_hook=["{{ prepare_household_rebuild() }}", "set local enable_mergejoin = off"],
     post_hook="{{ record_household_build() }}",
 ) }}
 
