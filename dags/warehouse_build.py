@@ -23,6 +23,7 @@ from poverty_pipeline.config import (
 from poverty_pipeline.orchestration.assets import RAW_AGENCY_REPORTS, RAW_COMMUNE_REVIEWS
 from poverty_pipeline.orchestration.dbt_watcher import (
     push_final_node_events_only,
+    push_reports_in_background,
     report_after_the_build,
     throttle_retry_backup,
 )
@@ -62,6 +63,7 @@ writes each period's overdue and rejected submissions with whom to contact (the 
 """
 
 push_final_node_events_only()
+push_reports_in_background()
 throttle_retry_backup()
 
 profile_config = ProfileConfig(

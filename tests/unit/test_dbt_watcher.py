@@ -77,3 +77,57 @@ def test_throttling_twice_wraps_cosmos_once(monkeypatch):
     throttle_retry_backup()
     throttle_retry_backup(every=1)
     assert watcher_xcom._persist_backup.wrapped is cosmos_own and watcher_xcom._persist_backup.every == 1
+
+
+def test_reports_are_stored_in_order_without_waiting_and_before_the_producers_end(monkeypatch):
+    """dbt's threads hand a report over and go on; the reports are stored in the order given,
+    and the producer's end (``task_status``) only after all of them."""
+    import threading
+
+    from cosmos.operators import watcher as watcher_operators
+    from cosmos.operators._watcher import aggregation as watcher_aggregation
+
+    from poverty_pipeline.orchestration.dbt_watcher import push_reports_in_background
+
+    for module in (watcher_base, watcher_aggregation, watcher_operators):
+        monkeypatch.setattr(module, "safe_xcom_push", module.safe_xcom_push)
+    stored: list[str] = []
+    storing = threading.Event()
+
+    class SlowTaskInstance:
+        def xcom_push(self, key: str, value) -> None:
+            storing.wait(timeout=10)
+            stored.append(key)
+
+    push_reports_in_background()
+    ti = SlowTaskInstance()
+    for node in ("a", "b"):
+        watcher_base._process_dbt_log_event(ti, event("NodeFinished", "success") | {
+            "data": {"node_info": {"unique_id": f"model.poverty_warehouse.{node}",
+                                   "node_status": "success"}}})
+    assert stored == []  # handed over while the store still waits
+    storing.set()
+    watcher_operators.safe_xcom_push(task_instance=ti, key="task_status", value="completed")
+    assert stored == ["model__poverty_warehouse__a_dbt_event", "model__poverty_warehouse__b_dbt_event",
+                      "task_status"]
+
+
+def test_a_report_that_could_not_be_stored_fails_the_producer_at_its_end():
+    import pytest
+
+    from poverty_pipeline.orchestration.dbt_watcher import BackgroundPusher
+
+    stored: list[str] = []
+
+    def push(task_instance, key, value):
+        if key == "b":
+            raise ConnectionError("the API server went away")
+        stored.append(key)
+
+    pusher = BackgroundPusher(push)
+    for key in "abc":
+        pusher.put(None, key, None)
+    with pytest.raises(ConnectionError):
+        pusher.flush()
+    assert stored == ["a", "c"]
+    pusher.flush()  # the error is raised once

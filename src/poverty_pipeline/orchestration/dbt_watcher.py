@@ -10,17 +10,22 @@ it (and, on that task's retry, dbt runs that model alone), the models downstream
 ``upstream_failed``, and the rest succeed.
 
 Since those tasks only read a node's final state, the producer keeps to the events that carry it
-(``push_final_node_events_only``), and writes the backup its retry restores from at most every
-few seconds (``throttle_retry_backup``).
+(``push_final_node_events_only``), stores them from a thread of its own so that dbt's threads
+do not wait on each store (``push_reports_in_background``), and writes the backup its retry
+restores from at most every few seconds (``throttle_retry_backup``).
 """
 
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 
 from airflow.task.trigger_rule import TriggerRule
 from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
+from cosmos.operators import watcher as watcher_operators
+from cosmos.operators._watcher import aggregation as watcher_aggregation
 from cosmos.operators._watcher import base as watcher_base
 from cosmos.operators._watcher import xcom as watcher_xcom
 
@@ -34,6 +39,69 @@ FINAL_NODE_EVENTS = watcher_base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
 def push_final_node_events_only() -> None:
     """Make the producer store only FINAL_NODE_EVENTS (in the process that runs it)."""
     watcher_base._DBT_EVENT_ALLOWLIST = FINAL_NODE_EVENTS
+
+
+class BackgroundPusher:
+    """Stores XComs in the order given, from one thread of its own: ``put`` returns at once.
+    ``flush`` waits until everything put has been stored, then raises the first error a store
+    met, if any."""
+
+    def __init__(self, push):
+        self.push = push
+        self.queue: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self._started = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def put(self, task_instance, key: str, value) -> None:
+        with self._started:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="xcom-pusher", daemon=True)
+                self._thread.start()
+        self.queue.put((task_instance, key, value))
+
+    def _run(self) -> None:
+        while True:
+            task_instance, key, value = self.queue.get()
+            try:
+                self.push(task_instance=task_instance, key=key, value=value)
+            except Exception as exc:  # noqa: BLE001 - raised by flush, in the producer's thread
+                self.error = self.error or exc
+            finally:
+                self.queue.task_done()
+
+    def flush(self) -> None:
+        self.queue.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+def push_reports_in_background() -> BackgroundPusher:
+    """Make the producer store what dbt's threads report (each node's status, event, compiled
+    SQL, its tests' summary) from a thread of its own (in the process that runs it), and store
+    its own end (``task_status``) only after all of it.
+
+    Each store is an XCom write under one lock (cosmos' ``safe_xcom_push``) that dbt's threads
+    queued on after every node: dbt's run took 1.34 × its time alone in the producer. The
+    per-node tasks read the reports after the producer has ended, so nothing reads them sooner.
+    A store that fails fails the producer when it ends, as before."""
+    store = watcher_base.safe_xcom_push
+    pusher = BackgroundPusher(getattr(store, "original", store))
+
+    def store_in_order(task_instance, key: str, value) -> None:
+        pusher.put(task_instance, key, value)
+
+    def store_after_the_reports(task_instance, key: str, value) -> None:
+        try:
+            pusher.flush()
+        finally:
+            pusher.push(task_instance=task_instance, key=key, value=value)
+
+    store_in_order.original = store_after_the_reports.original = pusher.push
+    watcher_base.safe_xcom_push = watcher_aggregation.safe_xcom_push = store_in_order
+    watcher_operators.safe_xcom_push = store_after_the_reports
+    return pusher
 
 
 # How stale the producer's retry backup may be when its worker is lost: the nodes reported in
