@@ -23,7 +23,11 @@ def event(name: str, status: str | None, msg: str | None = None) -> dict:
 
 
 def test_only_a_nodes_end_and_its_errors_are_stored(monkeypatch):
+    from cosmos.operators._watcher.state import safe_xcom_push
+
     monkeypatch.setattr(watcher_base, "_DBT_EVENT_ALLOWLIST", watcher_base._DBT_EVENT_ALLOWLIST)
+    # stored at once, as cosmos does (importing the DAG makes a background thread store them)
+    monkeypatch.setattr(watcher_base, "safe_xcom_push", safe_xcom_push)
     push_final_node_events_only()
     ti = RecordingTaskInstance()
     for name, status in [("NodeStart", "started"), ("NodeCompiling", "compiling"),
