@@ -206,3 +206,52 @@ def test_json_problems_name_sheet_row_and_column():
     workbook = read_workbook("f.json", text.encode())
     assert [(p.rule, p.sheet, p.row_number, p.column_name) for p in workbook.problems] == [
         ("duplicate_key", "danh_sach_ho", 2, "ma_ho")]
+
+
+@pytest.mark.parametrize("code", ["nam_sinh_chu_ho", "thu_nhap_binh_quan", "td_bhyt", "ma_ho", "khu_vuc",
+                                  "nguyen_nhan_ngheo"])
+def test_a_column_converts_as_its_cells_would_one_by_one(code):
+    """convert_column maps each distinct cell (by type: 1, 1.0 and True are different cells)
+    through one conversion; values and problems are those of converting every cell alone, in
+    row order, also where a cell is a JSON list or object."""
+    from poverty_pipeline.ingest.normalise import convert, convert_column
+
+    contract = load_contract()
+    spec = contract.sheets["danh_sach_ho"].field(code)
+    coded = value_sets(contract.name, contract.sheets).get(("danh_sach_ho", code), [])
+    canon = {header_key(v): v for v in coded}
+    cells = [1, 1.0, True, "1", " 1 ", None, "", float("nan"), 2.5, "2,5", "1.500.000", 0, False, "x",
+             "Thành thị", "thanh_thi", "a;b", ["a", "b"], 1, True, "x", dt.date(2024, 3, 1), 10**20]
+    hashable = [c for c in cells if not isinstance(c, list)]
+    for column in (cells, hashable):
+        rows = list(range(2, 2 + len(column)))
+        one_by_one, together = Submission("a", "f.json", None), Submission("b", "f.json", None)
+        expected = [convert(one_by_one, spec, c, sheet="danh_sach_ho", row=r, canon=canon or None)
+                    for c, r in zip(column, rows, strict=True)]
+        got = convert_column(together, spec, column, rows, sheet="danh_sach_ho", canon=canon or None)
+        assert [(type(v), v) for v in got] == [(type(v), v) for v in expected]
+        assert together.problems == one_by_one.problems and together.bad_cells == one_by_one.bad_cells
+
+
+def test_short_rows_and_uneven_json_items_read_as_blanks():
+    """A row shorter than the header (a sheet's last cells left empty) and a JSON item without
+    some keys give blanks there, and the keys of later items still become columns."""
+    doc = submission()
+    doc["danh_sach_ho"][1].pop("ghi_chu", None)
+    doc["danh_sach_ho"][1].pop("so_nhan_khau")
+    doc["danh_sach_ho"][2]["cot_moi"] = "x"
+    workbook = read_workbook("f.json", json_bytes(doc))
+    grid = workbook["danh_sach_ho"]
+    assert grid.rows[0][-1] == "cot_moi" and [row[-1] for row in grid.rows[1:]] == [None, None, "x"]
+    contract = load_contract()
+    codes = value_sets(contract.name, contract.sheets)
+    sub = normalise(Submission("s", "f.json", None), workbook, contract, codes)
+    frame = sub.tables["danh_sach_ho"]
+    assert frame["so_nhan_khau"].isna().tolist() == [False, True, False]
+    assert frame["extra_columns"].tolist() == [{"cot_moi": None}, {"cot_moi": None}, {"cot_moi": "x"}]
+
+    workbook = read_workbook("f.xlsx", xlsx_bytes(submission()))
+    grid = workbook["danh_sach_ho"]
+    grid.rows[2] = grid.rows[2][:3]  # calamine's rows are even; a short one reads as blanks too
+    sub = normalise(Submission("s", "f.xlsx", None), workbook, contract, codes)
+    assert sub.tables["danh_sach_ho"]["so_nhan_khau"].isna().tolist() == [False, True, False]

@@ -218,23 +218,22 @@ def convert_column(sub: Submission, spec: Field, cells: list, rows: list, *, she
                    canon: dict[str, str] | None) -> list:
     """``convert`` of each of a column's ``cells`` (on spreadsheet ``rows``), in order: the same
     values and problems, without a call per cell (a sheet of 50,000 households has nearly two
-    million cells). Most cells of a column repeat a few values (flags, area codes, hamlets), so
-    each distinct value is converted once."""
-    memo: dict = {}
-    out = []
-    append = out.append
-    for value, row in zip(cells, rows, strict=True):
-        key = (value.__class__, value)
-        try:
-            converted, rule = memo[key]
-        except KeyError:
-            converted, rule = memo[key] = convert_value(spec, value, canon)
-        except TypeError:  # an unhashable cell (a JSON list or object)
-            converted, rule = convert_value(spec, value, canon)
-        if rule:
-            _bad_cell(sub, spec, value, rule, sheet, row)
-        append(converted)
-    return out
+    million cells). Each distinct value (of each type: 1 and 1.0 are not the same cell) is
+    converted once, and the column is then mapped through those conversions."""
+    keys = list(zip(map(type, cells), cells, strict=True))
+    try:
+        memo = dict.fromkeys(keys)
+    except TypeError:  # an unhashable cell (a JSON list or object): cell by cell
+        return [convert(sub, spec, value, sheet=sheet, row=row, canon=canon)
+                for value, row in zip(cells, rows, strict=True)]
+    for key in memo:
+        memo[key] = convert_value(spec, key[1], canon)
+    if any(rule for _, rule in memo.values()):
+        for (_, value), row in zip(keys, rows, strict=True):
+            if rule := memo[(type(value), value)][1]:
+                _bad_cell(sub, spec, value, rule, sheet, row)
+    converted = {key: value for key, (value, _) in memo.items()}
+    return list(map(converted.__getitem__, keys))
 
 
 def _bad_cell(sub: Submission, spec: Field, value: object, rule: str, sheet: str, row: int | None) -> None:
@@ -360,24 +359,29 @@ def _normalise_table(sub: Submission, sheet: Sheet, grid: Grid, value_sets) -> N
             sub.add(problem("missing_column", sheet=sheet.name, column=f.code))
 
     row_numbers = [grid.row_number(i) for i, _ in body]
+    by_column = _transposed([row for _, row in body])
     columns: dict[str, list] = {"_row_number": row_numbers}
     for f in sheet.fields:
         col = positions.get(f.code)
-        cells = ([None] * len(body) if col is None
-                 else [row[col] if col < len(row) else None for _, row in body])
-        columns[f.code] = convert_column(sub, f, cells, row_numbers, sheet=sheet.name,
-                                         canon=_canon(value_sets, sheet.name, f.code))
+        cells = list(by_column[col]) if col is not None and col < len(by_column) else [None] * len(body)
+        values = convert_column(sub, f, cells, row_numbers, sheet=sheet.name,
+                                canon=_canon(value_sets, sheet.name, f.code))
+        columns[f.code] = pd.array(values, dtype=DTYPES[f.type]) if f.type in DTYPES else values
     columns["extra_columns"] = [
         {name: _extra_value(sub, sheet.name, n, name, row[col]) for col, name in extras.items()
          if col < len(row)} or None
         for (_, row), n in zip(body, row_numbers, strict=True)
     ] if extras else [None] * len(body)
 
-    frame = pd.DataFrame(columns)
-    for f in sheet.fields:
-        if f.type in DTYPES:
-            frame[f.code] = frame[f.code].astype(DTYPES[f.type])
-    sub.tables[sheet.name] = frame
+    sub.tables[sheet.name] = pd.DataFrame(columns)
+
+
+def _transposed(rows: list[list]) -> list[tuple]:
+    """The cells of ``rows`` column by column, a short row's missing cells as None."""
+    width = max(map(len, rows), default=0)
+    if any(len(row) < width for row in rows):
+        rows = [row + [None] * (width - len(row)) for row in rows]
+    return list(zip(*rows, strict=True))
 
 
 def _extra_name(text: str, taken) -> str:

@@ -206,8 +206,11 @@ def _fill_merged(rows: list[list[object]], ranges, start: tuple[int, int]) -> No
 
 def _decode_legacy_text(sheets: Workbook) -> None:
     """Convert text typed in TCVN3 or VNI fonts to Unicode, cells and sheet names alike."""
-    texts = [c for grid in sheets.values() for row in grid.rows for c in row if isinstance(c, str)]
-    encoding = vietnamese_encodings.decode_texts([*texts, *sheets])
+    try:  # the distinct cells, gathered in C
+        cells = set().union(*(row for grid in sheets.values() for row in grid.rows))
+    except TypeError:  # an unhashable cell (a JSON list or object)
+        cells = [c for grid in sheets.values() for row in grid.rows for c in row]
+    encoding = vietnamese_encodings.decode_texts([*(c for c in cells if isinstance(c, str)), *sheets])
     if encoding is None:
         return
     def decode(cell: object) -> object:
@@ -265,8 +268,10 @@ class _Object(dict):
 def _object(pairs: list[tuple[str, object]]) -> _Object:
     obj = _Object(pairs)
     obj.pairs = pairs
-    seen: set[str] = set()
-    obj.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]
+    obj.duplicates = []
+    if len(obj) < len(pairs):  # only then is a key there twice
+        seen: set[str] = set()
+        obj.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]
     return obj
 
 
@@ -295,16 +300,19 @@ def _read_json(data: bytes) -> Workbook:
             sheets[name] = Grid(rows=[["truong", "gia_tri"], *([k, v] for k, v in part.pairs)],
                                 header_row_number=0, shape="object")
         elif isinstance(part, list):
-            header: list[str] = []
+            header: list[str] = []  # every key of the items, in the order they first come
+            known: set[str] = set()
             for i, item in enumerate(part, start=1):
                 if isinstance(item, dict):
-                    header.extend(k for k in item if k not in header)
+                    if not known.issuperset(item):
+                        header.extend(k for k in item if k not in known and not known.add(k))
                     sheets.problems.extend(problem("duplicate_key", sheet=name, row_number=i, column=k,
                                                    value=k) for k in item.duplicates)
                 else:
                     sheets.problems.append(problem("not_an_object", sheet=name, row_number=i,
                                                    value=json.dumps(item, ensure_ascii=False)))
-            rows = [[item.get(k) if isinstance(item, dict) else None for k in header] for item in part]
+            blank = [None] * len(header)
+            rows = [list(map(item.get, header)) if isinstance(item, dict) else list(blank) for item in part]
             sheets[name] = Grid(rows=[list(header), *rows], header_row_number=0, shape="list")
         else:
             sheets[name] = Grid(rows=[], header_row_number=0, shape="scalar")

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -181,11 +181,24 @@ class Contract:
 def header_key(text: object) -> str:
     """Matching key of a header cell: case, diacritics, spaces and line breaks ignored.
 
-    ``đ`` has no decomposition in Unicode, so it is folded by hand.
+    ``đ`` has no decomposition in Unicode, so it is folded by hand. The header search keys the
+    first rows of every sheet, whose cells repeat (headers, flags, area codes): each distinct
+    cell is keyed once per process.
     """
+    try:
+        return _cached_header_key(text)
+    except TypeError:  # an unhashable cell (a JSON list or object)
+        return _header_key(text)
+
+
+def _header_key(text: object) -> str:
     s = unicodedata.normalize("NFKD", str(text)).replace("đ", "d").replace("Đ", "D")
     s = "".join(ch for ch in s if not unicodedata.combining(ch))
-    return re.sub(r"[\s_]+", "", s).casefold()
+    return _SPACES.sub("", s).casefold()
+
+
+_SPACES = re.compile(r"[\s_]+")
+_cached_header_key = lru_cache(maxsize=1 << 16, typed=True)(_header_key)
 
 
 @cache
