@@ -234,7 +234,8 @@ def dags_test(dag_id: str, env: dict[str, str], log_dir: Path | None = None, ech
     failed = False
     progress = Progress(sqlite_task_counter(env, dag_id), sqlite_map_namer(env, dag_id))
     with log_path.open("w", buffering=1) as log, subprocess.Popen(  # line by line: tail -f
-        [_airflow(), "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])],
+        [sys.executable, "-m", "poverty_pipeline.orchestration.dags_test", dag_id,
+         *(["--conf", json.dumps(conf)] if conf else [])],
         env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     ) as proc:
