@@ -17,15 +17,17 @@ class RecordingTaskInstance:
         self.pushed.append(value["status"] or value["msg"])
 
 
-def event(name: str, status: str | None, msg: str | None = None) -> dict:
+def event(name: str, status: str | None, msg: str | None = None,
+          node: str = "model.poverty_warehouse.m") -> dict:
     return {"info": {"name": name, "msg": msg},
-            "data": {"node_info": {"unique_id": "model.poverty_warehouse.m", "node_status": status}}}
+            "data": {"node_info": {"unique_id": node, "node_status": status}}}
 
 
 def test_only_a_nodes_end_and_its_errors_are_stored(monkeypatch):
     from cosmos.operators._watcher.state import safe_xcom_push
 
     monkeypatch.setattr(watcher_base, "_DBT_EVENT_ALLOWLIST", watcher_base._DBT_EVENT_ALLOWLIST)
+    monkeypatch.setattr(watcher_base, "_process_dbt_log_event", watcher_base._process_dbt_log_event)
     # stored at once, as cosmos does (importing the DAG makes a background thread store them)
     monkeypatch.setattr(watcher_base, "safe_xcom_push", safe_xcom_push)
     push_final_node_events_only()
@@ -35,6 +37,26 @@ def test_only_a_nodes_end_and_its_errors_are_stored(monkeypatch):
         watcher_base._process_dbt_log_event(ti, event(name, status))
     watcher_base._process_dbt_log_event(ti, event("RunResultError", None, "relation does not exist"))
     assert ti.pushed == ["error", "relation does not exist"]
+
+
+def test_a_data_tests_own_events_are_not_stored_its_models_are(monkeypatch):
+    """A model's test task logs the model's event and reads its tests' aggregated status (stored
+    apart, by cosmos' aggregation): a test's own events are read by no task."""
+    from cosmos.operators._watcher.state import safe_xcom_push
+
+    monkeypatch.setattr(watcher_base, "_DBT_EVENT_ALLOWLIST", watcher_base._DBT_EVENT_ALLOWLIST)
+    monkeypatch.setattr(watcher_base, "_process_dbt_log_event", watcher_base._process_dbt_log_event)
+    monkeypatch.setattr(watcher_base, "safe_xcom_push", safe_xcom_push)
+    push_final_node_events_only()
+    push_final_node_events_only()  # twice: cosmos' handler is wrapped once
+    assert not hasattr(watcher_base._process_dbt_log_event.wrapped, "wrapped")
+    ti = RecordingTaskInstance()
+    test = "test.poverty_warehouse.not_null_columns_m.1a2b3c"
+    watcher_base._process_dbt_log_event(ti, event("NodeFinished", "fail", node=test))
+    watcher_base._process_dbt_log_event(ti, event("RunResultError", None, "1 row failed", node=test))
+    watcher_base._process_dbt_log_event(ti, event("NodeFinished", "success", node="seed.poverty_warehouse.s"))
+    watcher_base._process_dbt_log_event(ti, event("NodeFinished", "success"))
+    assert ti.pushed == ["success", "success"]
 
 
 class BackedUpTaskInstance:

@@ -9,10 +9,11 @@ result at once: the grid still shows every model and test, a failed one fails th
 it (and, on that task's retry, dbt runs that model alone), the models downstream of it are
 ``upstream_failed``, and the rest succeed.
 
-Since those tasks only read a node's final state, the producer keeps to the events that carry it
-(``push_final_node_events_only``), stores them from a thread of its own so that dbt's threads
-do not wait on each store (``push_reports_in_background``), and writes the backup its retry
-restores from at most every few seconds (``throttle_retry_backup``).
+Since those tasks only read a node's final state, the producer keeps to the events that carry it,
+and to those of the nodes a task is named after (``push_final_node_events_only``), stores them
+from a thread of its own so that dbt's threads do not wait on each store
+(``push_reports_in_background``), and writes the backup its retry restores from at most every
+few seconds (``throttle_retry_backup``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,21 @@ FINAL_NODE_EVENTS = watcher_base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
 
 
 def push_final_node_events_only() -> None:
-    """Make the producer store only FINAL_NODE_EVENTS (in the process that runs it)."""
+    """Make the producer store only FINAL_NODE_EVENTS, and none of a data test's (in the process
+    that runs it). A model's test task reports its tests through the model's aggregated test
+    status and logs the model's event: a test's own event is read by no task, and the tests are
+    four in five of the build's nodes."""
     watcher_base._DBT_EVENT_ALLOWLIST = FINAL_NODE_EVENTS
+    cosmos_own = getattr(watcher_base._process_dbt_log_event, "wrapped", watcher_base._process_dbt_log_event)
+
+    def store_unless_a_test(task_instance, dbt_log: dict) -> None:
+        node = (dbt_log.get("data") or {}).get("node_info") or {}
+        if str(node.get("unique_id") or "").startswith("test."):
+            return None
+        return cosmos_own(task_instance, dbt_log)
+
+    store_unless_a_test.wrapped = cosmos_own
+    watcher_base._process_dbt_log_event = store_unless_a_test
 
 
 class BackgroundPusher:
