@@ -34,16 +34,27 @@ area_totals as (
 
 ),
 
+-- the staged rows without their key: the view would hash every household's key again; a row's
+-- key is read from int_review_households, by its submission and row number
 households as (
 
     select
         submission_id,
-        household_key,
         household_row_number,
         area_type,
         commune_classification,
         commune_classification_code
     from {{ ref('stg_commune_reviews__households') }}
+
+),
+
+review_households as (
+
+    select
+        submission_id,
+        household_row_number,
+        household_key
+    from {{ ref('int_review_households') }}
 
 ),
 
@@ -225,10 +236,14 @@ classification_discrepancies as (
     from current_reviews
     inner join households
         on current_reviews.submission_id = households.submission_id
+    inner join review_households
+        on
+            households.submission_id = review_households.submission_id
+            and households.household_row_number = review_households.household_row_number
     inner join classified
         on
-            households.submission_id = classified.submission_id
-            and households.household_key = classified.household_key
+            review_households.submission_id = classified.submission_id
+            and review_households.household_key = classified.household_key
     inner join classification_codes
         on classified.classification = classification_codes.classification
     inner join rules

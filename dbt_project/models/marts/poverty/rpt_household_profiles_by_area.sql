@@ -5,9 +5,9 @@
 -- head), each cause of poverty and each support wished, as the commune recorded them. The
 -- seed names the household column and the match rule, so a new group is a seed row.
 
--- Grouping by hash, not by sorting: the planner takes the households joined on their key (an
--- HMAC the staged view computes) for a thousand rows where there are hundreds of thousands, and
--- would sort two million household × column values to count them (7.5 s against 5 s at scale 1).
+-- Grouping by hash, not by sorting: the planner takes the joined households (rows of a view)
+-- for a thousand rows where there are hundreds of thousands, and would sort two million
+-- household × column values to count them (7.5 s against 5 s at scale 1).
 -- Added to the marts' own pre-hook (work_mem, jit), local to this model's transaction.
 {{ config(pre_hook="set local enable_sort = off") }}
 
@@ -26,6 +26,20 @@ current_reviews as (
 households as (
 
     select * from {{ ref('stg_commune_reviews__households') }}
+
+),
+
+-- the row each classified household counts from (its key read here, not hashed again by the
+-- staged view)
+counted_rows as (
+
+    select
+        household_key,
+        review_year,
+        submission_id,
+        household_row_number
+    from {{ ref('int_review_households') }}
+    where is_counted
 
 ),
 
@@ -92,10 +106,15 @@ profile_households as (
         classified.classification as classification,
         classified.member_count as member_count
     from classified
+    inner join counted_rows
+        on
+            classified.household_key = counted_rows.household_key
+            and classified.review_year = counted_rows.review_year
+            and classified.submission_id = counted_rows.submission_id
     inner join households
         on
-            classified.submission_id = households.submission_id
-            and classified.household_key = households.household_key
+            counted_rows.submission_id = households.submission_id
+            and counted_rows.household_row_number = households.household_row_number
     inner join current_reviews
         on households.submission_id = current_reviews.submission_id
 
