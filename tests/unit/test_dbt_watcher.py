@@ -128,9 +128,8 @@ def test_reports_are_stored_in_order_without_waiting_and_before_the_producers_en
     push_reports_in_background()
     ti = SlowTaskInstance()
     for node in ("a", "b"):
-        watcher_base._process_dbt_log_event(ti, event("NodeFinished", "success") | {
-            "data": {"node_info": {"unique_id": f"model.poverty_warehouse.{node}",
-                                   "node_status": "success"}}})
+        watcher_base._process_dbt_log_event(ti, event("NodeFinished", "success",
+                                                      node=f"model.poverty_warehouse.{node}"))
     assert stored == []  # handed over while the store still waits
     storing.set()
     watcher_operators.safe_xcom_push(task_instance=ti, key="task_status", value="completed")

@@ -229,9 +229,9 @@ def convert_column(sub: Submission, spec: Field, cells: list, rows: list, *, she
     for key in memo:
         memo[key] = convert_value(spec, key[1], canon)
     if any(rule for _, rule in memo.values()):
-        for (_, value), row in zip(keys, rows, strict=True):
-            if rule := memo[(type(value), value)][1]:
-                _bad_cell(sub, spec, value, rule, sheet, row)
+        for key, row in zip(keys, rows, strict=True):
+            if rule := memo[key][1]:
+                _bad_cell(sub, spec, key[1], rule, sheet, row)
     converted = {key: value for key, (value, _) in memo.items()}
     return list(map(converted.__getitem__, keys))
 

@@ -305,14 +305,17 @@ def _read_json(data: bytes) -> Workbook:
             for i, item in enumerate(part, start=1):
                 if isinstance(item, dict):
                     if not known.issuperset(item):
-                        header.extend(k for k in item if k not in known and not known.add(k))
+                        for key in item:
+                            if key not in known:
+                                known.add(key)
+                                header.append(key)
                     sheets.problems.extend(problem("duplicate_key", sheet=name, row_number=i, column=k,
                                                    value=k) for k in item.duplicates)
                 else:
                     sheets.problems.append(problem("not_an_object", sheet=name, row_number=i,
                                                    value=json.dumps(item, ensure_ascii=False)))
-            blank = [None] * len(header)
-            rows = [list(map(item.get, header)) if isinstance(item, dict) else list(blank) for item in part]
+            rows = [list(map(item.get, header)) if isinstance(item, dict) else [None] * len(header)
+                    for item in part]
             sheets[name] = Grid(rows=[list(header), *rows], header_row_number=0, shape="list")
         else:
             sheets[name] = Grid(rows=[], header_row_number=0, shape="scalar")
